@@ -1,0 +1,13 @@
+//! terraform-provider-webide: a Terraform/OpenTofu provider that declares a
+//! self-hosted Coder WebIDE platform (Coder, Gitea, Authentik, LiteLLM and
+//! their containers).
+//!
+//! `protocol` and `framework` know no service; each service folder holds its
+//! API client and its resources.
+
+pub mod docs;
+pub mod framework;
+pub mod http;
+pub mod litellm;
+pub mod protocol;
+pub mod provider;

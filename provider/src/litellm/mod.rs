@@ -1,0 +1,177 @@
+//! LiteLLM proxy: virtual keys and teams through its management API
+//! (`/key/*`, `/team/*`), authenticated with the master key.
+
+pub mod key;
+pub mod key_data;
+pub mod team;
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::framework::StopToken;
+use crate::http::{ApiClient, ApiError};
+use crate::provider::ServiceConfig;
+
+/// The proxy's management API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    api: ApiClient,
+}
+
+/// LiteLLM stores keys as the lowercase hex SHA-256 of the key (the "token").
+pub fn token_of(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The token for a key or a token given by a user (`sk-...` is hashed).
+pub fn normalize_token(key_or_token: &str) -> String {
+    if key_or_token.starts_with("sk-") {
+        token_of(key_or_token)
+    } else {
+        key_or_token.to_string()
+    }
+}
+
+impl Client {
+    pub fn new(c: &ServiceConfig, stop: StopToken) -> anyhow::Result<Client> {
+        let api = ApiClient::new(
+            "litellm",
+            &c.url,
+            &[("Authorization", format!("Bearer {}", c.secret))],
+            &c.tls,
+            stop,
+        )?;
+        Ok(Client { api })
+    }
+
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// POST /key/generate. Not retried blindly: see the key resource.
+    pub async fn generate(&self, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(Method::POST, "/key/generate", &[], Some(body), false)
+            .await
+    }
+
+    /// GET /key/info; `None` when the key does not exist.
+    pub async fn key_info(&self, key_or_token: &str) -> Result<Option<Json>, ApiError> {
+        match self
+            .api
+            .get("/key/info", &[("key", key_or_token.to_string())])
+            .await
+        {
+            Ok(j) => Ok(Some(j.get("info").cloned().unwrap_or(j))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// POST /key/update (merge-patch: only the fields in `body` change).
+    pub async fn update_key(&self, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(Method::POST, "/key/update", &[], Some(body), true)
+            .await
+    }
+
+    /// POST /key/delete; a key already gone is not an error.
+    pub async fn delete_key(&self, token: &str) -> Result<(), ApiError> {
+        match self
+            .api
+            .call(
+                Method::POST,
+                "/key/delete",
+                &[],
+                Some(&json!({"keys": [token]})),
+                true,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Keys with this alias (tokens), via /key/list.
+    pub async fn keys_with_alias(&self, alias: &str) -> Result<Vec<String>, ApiError> {
+        let j = self
+            .api
+            .get(
+                "/key/list",
+                &[("key_alias", alias.to_string()), ("size", "100".into())],
+            )
+            .await?;
+        Ok(j.get("keys")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| {
+                        k.as_str()
+                            .map(str::to_string)
+                            .or_else(|| k.get("token").and_then(Json::as_str).map(str::to_string))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// POST /team/new.
+    pub async fn new_team(&self, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(Method::POST, "/team/new", &[], Some(body), false)
+            .await
+    }
+
+    /// GET /team/info; `None` when the team does not exist.
+    pub async fn team_info(&self, team_id: &str) -> Result<Option<Json>, ApiError> {
+        match self
+            .api
+            .get("/team/info", &[("team_id", team_id.to_string())])
+            .await
+        {
+            Ok(j) => Ok(Some(j.get("team_info").cloned().unwrap_or(j))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn update_team(&self, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(Method::POST, "/team/update", &[], Some(body), true)
+            .await
+    }
+
+    pub async fn delete_team(&self, team_id: &str) -> Result<(), ApiError> {
+        match self
+            .api
+            .call(
+                Method::POST,
+                "/team/delete",
+                &[],
+                Some(&json!({"team_ids": [team_id]})),
+                true,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn token_is_sha256_hex() {
+        assert_eq!(
+            super::token_of("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(super::normalize_token("abc"), "abc");
+        assert_eq!(super::normalize_token("sk-x"), super::token_of("sk-x"));
+    }
+}

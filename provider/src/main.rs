@@ -1,0 +1,114 @@
+//! `terraform-provider-webide`: the plugin, plus a few tools for people.
+
+use std::process::ExitCode;
+
+use webide_provider::protocol::{logging, plugin};
+use webide_provider::provider::WebideProvider;
+
+const USAGE: &str =
+    "terraform-provider-webide: Terraform/OpenTofu provider for the Coder WebIDE platform
+
+Started by terraform or tofu as a plugin. Commands for people:
+  sandbox [--host H] [--litellm-port P] [--state-dir D]
+                     run the API simulators used by tests and the main job
+  docs [--check] [--docs DIR] [--examples DIR]
+                     write docs/ pages from the schemas (--check: fail if stale)
+  version            print the version";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match args.first().map(String::as_str) {
+        Some("sandbox") => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            match runtime.block_on(webide_sandbox::run_cli(args[1..].to_vec())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sandbox: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("docs") => docs_command(&args[1..]),
+        Some("version") | Some("--version") => {
+            println!("terraform-provider-webide {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("help") | Some("--help") | Some("-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            if let Err(msg) = plugin::check_launch() {
+                eprintln!("{msg}");
+                return ExitCode::FAILURE;
+            }
+            logging::init();
+            // Ctrl-C reaches the whole process group; Terraform itself sends
+            // StopProvider and then shuts us down, so the signal is ignored here.
+            runtime.spawn(async {
+                loop {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        break;
+                    }
+                }
+            });
+            match runtime.block_on(plugin::serve(WebideProvider::default())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "plugin server failed");
+                    eprintln!("terraform-provider-webide: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// `docs [--check] [--docs DIR] [--examples DIR]`
+fn docs_command(args: &[String]) -> ExitCode {
+    let mut check = false;
+    let mut docs = std::path::PathBuf::from("docs");
+    let mut examples = std::path::PathBuf::from("examples");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--check" => check = true,
+            "--docs" => docs = it.next().map(Into::into).unwrap_or(docs),
+            "--examples" => examples = it.next().map(Into::into).unwrap_or(examples),
+            other => {
+                eprintln!("docs: unknown argument {other}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let pages = webide_provider::docs::render(WebideProvider::default(), &examples);
+    match webide_provider::docs::write_or_check(&pages, &docs, check) {
+        Ok(stale) if check && !stale.is_empty() => {
+            eprintln!(
+                "docs are stale, run `terraform-provider-webide docs`: {}",
+                stale.join(", ")
+            );
+            ExitCode::FAILURE
+        }
+        Ok(stale) => {
+            if !check {
+                println!("{} page(s) written, {} changed", pages.len(), stale.len());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("docs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

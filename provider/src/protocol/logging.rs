@@ -1,0 +1,151 @@
+//! Logs to stderr as hclog JSON lines, which Terraform turns into structured
+//! entries of its own log (TF_LOG / TF_LOG_PROVIDER). Log lines carry names
+//! and ids only; values of attributes are never logged.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+/// The level Terraform asked for (`TF_LOG_PROVIDER`, else `TF_LOG`); warn when unset.
+pub fn level_from_env() -> Level {
+    let v = std::env::var("TF_LOG_PROVIDER")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| std::env::var("TF_LOG").ok().filter(|v| !v.is_empty()));
+    match v.map(|v| v.to_ascii_lowercase()) {
+        None => Level::WARN,
+        Some(v) => match v.as_str() {
+            "error" => Level::ERROR,
+            "warn" => Level::WARN,
+            "info" => Level::INFO,
+            "debug" => Level::DEBUG,
+            "off" => Level::ERROR,
+            // trace, json and anything else Terraform treats as trace
+            _ => Level::TRACE,
+        },
+    }
+}
+
+/// Installs the hclog-JSON stderr logger.
+pub fn init() {
+    let level = level_from_env();
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer.with_filter(tracing_subscriber::filter::LevelFilter::from_level(level)))
+        .try_init();
+}
+
+struct HclogLayer;
+
+struct Fields {
+    message: String,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.extra.insert(field.name().to_string(), value.into());
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.extra.insert(field.name().to_string(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.extra.insert(field.name().to_string(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.extra.insert(field.name().to_string(), value.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let mut s = String::new();
+        let _ = write!(s, "{value:?}");
+        if field.name() == "message" {
+            self.message = s;
+        } else {
+            self.extra.insert(field.name().to_string(), s.into());
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for HclogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut f = Fields {
+            message: String::new(),
+            extra: serde_json::Map::new(),
+        };
+        event.record(&mut f);
+        let mut line = f.extra;
+        line.insert("@level".into(), level_name(*meta.level()).into());
+        line.insert("@message".into(), f.message.into());
+        line.insert(
+            "@module".into(),
+            format!("webide.{}", meta.target().replace("::", ".")).into(),
+        );
+        line.insert("@timestamp".into(), rfc3339_now().into());
+        eprintln!("{}", serde_json::Value::Object(line));
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::TRACE => "trace",
+        Level::DEBUG => "debug",
+        Level::INFO => "info",
+        Level::WARN => "warn",
+        Level::ERROR => "error",
+    }
+}
+
+/// UTC time as `2006-01-02T15:04:05.000000Z` (what hclog's parser wants).
+pub fn rfc3339_now() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs() as i64, d.subsec_micros())
+}
+
+/// Formats unix seconds (+ microseconds) as RFC 3339 UTC.
+pub fn rfc3339(secs: i64, micros: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (H. Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            super::rfc3339(1_795_400_000, 5),
+            "2026-11-23T02:13:20.000005Z"
+        );
+        assert_eq!(
+            super::rfc3339(951_782_400, 0),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+}

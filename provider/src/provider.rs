@@ -1,0 +1,200 @@
+//! The `webide` provider: one optional configuration block per service, each
+//! value also taken from the environment, and the list of resources.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::framework::validators::HttpUrl;
+use crate::framework::{DataSource, Provider, Resource, StopToken};
+use crate::http::TlsOptions;
+use crate::litellm;
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
+use crate::protocol::value::Value;
+
+/// A service client as configuration left it.
+pub enum Slot<T> {
+    Ready(T),
+    /// Configuration has values only known after apply (e.g. a URL from
+    /// another resource); planning goes on, API calls wait for a later run.
+    Pending,
+    /// Not configured; the text says how to configure it.
+    Missing(String),
+}
+
+impl<T> Slot<T> {
+    /// The client, or a diagnostic saying why there is none.
+    pub fn get(&self) -> Result<&T, Diagnostics> {
+        match self {
+            Slot::Ready(t) => Ok(t),
+            Slot::Pending => Err(Diagnostics::error(
+                "Provider configuration not known yet",
+                "this service's url or credentials depend on values known only after apply; apply those first",
+            )),
+            Slot::Missing(how) => Err(Diagnostics::error("Service not configured", how.clone())),
+        }
+    }
+}
+
+/// Everything resources need: one client per service.
+pub struct Clients {
+    pub litellm: Slot<litellm::Client>,
+}
+
+/// One service's connection settings, from its block or the environment.
+pub struct ServiceConfig {
+    pub url: String,
+    pub secret: String,
+    pub tls: TlsOptions,
+}
+
+/// Describes how a service block maps to env vars.
+pub struct ServiceSpec {
+    pub block: &'static str,
+    pub url_env: &'static [&'static str],
+    pub secret_attr: &'static str,
+    pub secret_env: &'static [&'static str],
+}
+
+pub const LITELLM: ServiceSpec = ServiceSpec {
+    block: "litellm",
+    url_env: &["LITELLM_PROXY_URL", "LITELLM_API_BASE"],
+    secret_attr: "master_key",
+    secret_env: &["LITELLM_MASTER_KEY", "LITELLM_API_KEY"],
+};
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl ServiceSpec {
+    fn block(&self, secret_description: &str) -> Block {
+        Block::new(&format!("Connection to {}.", self.block))
+            .attr(
+                Attribute::string("url")
+                    .optional()
+                    .describe(&format!("Base URL. Env: `{}`.", self.url_env.join("`, `")))
+                    .validate(HttpUrl),
+            )
+            .attr(
+                Attribute::string(self.secret_attr)
+                    .optional()
+                    .sensitive()
+                    .describe(&format!("{secret_description} Env: `{}`.", self.secret_env.join("`, `"))),
+            )
+            .attr(Attribute::string("ca_file").optional().describe(
+                "PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`.",
+            ))
+            .attr(
+                Attribute::bool("insecure")
+                    .optional()
+                    .describe("Skip TLS certificate verification. Only for throw-away test setups."),
+            )
+    }
+
+    /// Resolves the block against the environment.
+    pub fn resolve(&self, config: &Value, diags: &mut Diagnostics) -> Slot<ServiceConfig> {
+        let b = config.get(self.block);
+        let attr = |name: &str| b.get(name).clone();
+        let (url, secret, ca, insecure) = (
+            attr("url"),
+            attr(self.secret_attr),
+            attr("ca_file"),
+            attr("insecure"),
+        );
+        if b.is_unknown()
+            || [&url, &secret, &ca, &insecure]
+                .iter()
+                .any(|v| v.is_unknown())
+        {
+            return Slot::Pending;
+        }
+        let url = url
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| env_first(self.url_env));
+        let secret = secret
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| env_first(self.secret_env));
+        let (Some(url), Some(secret)) = (url, secret) else {
+            return Slot::Missing(format!(
+                "set `{b} {{ url = ..., {s} = ... }}` in the provider block, or the environment variables {u} and {e}",
+                b = self.block,
+                s = self.secret_attr,
+                u = self.url_env[0],
+                e = self.secret_env[0],
+            ));
+        };
+        if let Err(e) = crate::framework::validators::check_http_url(&url) {
+            diags.push_attr_error(
+                AttrPath::root(self.block).attr("url"),
+                "Invalid service URL",
+                e,
+            );
+        }
+        Slot::Ready(ServiceConfig {
+            url,
+            secret,
+            tls: TlsOptions {
+                ca_file: ca
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
+                insecure: insecure.as_bool().unwrap_or(false),
+            },
+        })
+    }
+}
+
+/// The provider.
+#[derive(Default)]
+pub struct WebideProvider;
+
+#[async_trait]
+impl Provider for WebideProvider {
+    type Data = Clients;
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            0,
+            Block::new("Declares a Coder WebIDE platform: LiteLLM keys and teams, and (as they land) Authentik, Gitea, Coder and Docker objects. Every service block is optional; each value can also come from the environment.")
+                .block("litellm", Nesting::Single, LITELLM.block("Master key (admin credential) of the proxy."), 1),
+        )
+    }
+
+    async fn configure(&self, config: &Value, stop: StopToken) -> Result<Clients, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let litellm = match LITELLM.resolve(config, &mut diags) {
+            Slot::Ready(c) => match litellm::Client::new(&c, stop.clone()) {
+                Ok(client) => Slot::Ready(client),
+                Err(e) => {
+                    diags.push_attr_error(
+                        AttrPath::root("litellm"),
+                        "Invalid LiteLLM configuration",
+                        format!("{e:#}"),
+                    );
+                    Slot::Missing(format!("{e:#}"))
+                }
+            },
+            Slot::Pending => Slot::Pending,
+            Slot::Missing(m) => Slot::Missing(m),
+        };
+        diags.into_result()?;
+        Ok(Clients { litellm })
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Clients>>> {
+        vec![
+            Arc::new(litellm::key::KeyResource),
+            Arc::new(litellm::team::TeamResource),
+        ]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {
+        vec![Arc::new(litellm::key_data::KeyDataSource)]
+    }
+}

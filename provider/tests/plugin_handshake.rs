@@ -1,0 +1,217 @@
+//! Starts the real binary the way go-plugin does and talks gRPC to it over
+//! AutoMTLS with a P-521 client certificate (what Terraform sends).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use base64::Engine;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use webide_provider::protocol::pb;
+use webide_provider::protocol::plugin::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+
+const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-webide");
+
+/// A Terraform-like client certificate: self-signed ECDSA P-521, CA=true.
+fn client_identity() -> (String, CertificateDer<'static>, Vec<u8>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), cert.der().clone(), key.serialize_der())
+}
+
+struct Plugin {
+    child: Child,
+    addr: String,
+    server_cert: CertificateDer<'static>,
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(client_pem: &str) -> Plugin {
+    let mut child = Command::new(BIN)
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
+        .env("PLUGIN_CLIENT_CERT", client_pem)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.trim().split('|').collect();
+    assert_eq!(parts.len(), 6, "handshake line: {line}");
+    assert_eq!(&parts[..3], &["1", "6", "tcp"]);
+    assert!(parts[3].starts_with("127.0.0.1:"), "{line}");
+    assert_eq!(parts[4], "grpc");
+    assert!(
+        !parts[5].ends_with('='),
+        "certificate must be base64 without padding"
+    );
+    let der = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(parts[5])
+        .unwrap();
+    Plugin {
+        child,
+        addr: parts[3].to_string(),
+        server_cert: CertificateDer::from(der),
+    }
+}
+
+/// Connects with an optional client identity, trusting only the announced server cert.
+async fn connect(
+    p: &Plugin,
+    identity: Option<(CertificateDer<'static>, Vec<u8>)>,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(p.server_cert.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![cert],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let addr = p.addr.clone();
+    tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let connector = connector.clone();
+            let addr = addr.clone();
+            async move {
+                let tcp = tokio::net::TcpStream::connect(addr).await?;
+                let tls = connector
+                    .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                    .await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tls))
+            }
+        }))
+        .await
+}
+
+#[tokio::test]
+async fn serves_schema_over_mtls_and_refuses_other_clients() {
+    let (pem, cert, key) = client_identity();
+    let plugin = start(&pem);
+
+    let channel = connect(&plugin, Some((cert, key)))
+        .await
+        .expect("mTLS connect");
+    let mut client = pb::provider_client::ProviderClient::new(channel.clone());
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("GetProviderSchema")
+        .into_inner();
+    assert!(schema.resource_schemas.contains_key("webide_litellm_key"));
+    let key_schema = &schema.resource_schemas["webide_litellm_key"];
+    let secret = key_schema
+        .block
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|a| a.name == "key")
+        .unwrap();
+    assert!(secret.sensitive && secret.computed);
+
+    // A client without the certificate is refused.
+    let refused = async {
+        let ch = connect(&plugin, None).await?;
+        pb::provider_client::ProviderClient::new(ch)
+            .get_provider_schema(pb::get_provider_schema::Request {})
+            .await
+            .map_err(|s| std::io::Error::other(s.to_string()))
+            .map(|_| ())
+            .map_err(|e| e.into())
+    };
+    let r: Result<(), Box<dyn std::error::Error>> = refused.await;
+    assert!(
+        r.is_err(),
+        "a client without PLUGIN_CLIENT_CERT must be refused"
+    );
+
+    // Another certificate is refused too.
+    let (_, other_cert, other_key) = client_identity();
+    let r = match connect(&plugin, Some((other_cert, other_key))).await {
+        Ok(ch) => pb::provider_client::ProviderClient::new(ch)
+            .get_provider_schema(pb::get_provider_schema::Request {})
+            .await
+            .map(|_| ()),
+        Err(e) => Err(tonic::Status::unavailable(e.to_string())),
+    };
+    assert!(
+        r.is_err(),
+        "a client with a different certificate must be refused"
+    );
+
+    // Health service reports the plugin as serving.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let h = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "plugin".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        h.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
+    // GRPCController.Shutdown ends the process.
+    let mut ctl = pb::plugin::grpc_controller_client::GrpcControllerClient::new(channel);
+    ctl.shutdown(pb::plugin::Empty {}).await.unwrap();
+    let mut plugin = plugin;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = plugin.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plugin did not exit after Shutdown"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn run_by_hand_prints_a_message_and_exits_1() {
+    let out = Command::new(BIN)
+        .env_remove(MAGIC_COOKIE_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("This binary is a plugin"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn refuses_clients_without_protocol_6() {
+    let out = Command::new(BIN)
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
+}
