@@ -1,0 +1,271 @@
+//! LiteLLM proxy simulator (key and team management of LiteLLM 1.106.2).
+//!
+//! Errors use the proxy's shapes: `{"error": {message, type, param, code}}`
+//! for most failures (`code` is the status as a string), FastAPI's
+//! `{"detail": [...]}` for 422 validation errors and `{"detail": {...}}` for
+//! `/team/delete`'s own checks. Only the master key (role `proxy_admin`) may
+//! manage keys and teams; a virtual key may read its own `/key/info`.
+
+mod error;
+mod fields;
+mod keys;
+mod store;
+mod teams;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+pub use error::ApiError;
+pub use fields::Duration;
+pub use store::{hash_if_needed, hash_token, State, Store, STATE_FILE};
+
+use crate::http;
+use crate::time::{self, Micros};
+
+/// Service name (fault specs, logs, CLI output).
+pub const SERVICE: &str = "litellm";
+
+/// The `user_id` LiteLLM gives the master key (`created_by`, `deleted_by`).
+pub const ADMIN_USER_ID: &str = "default_user_id";
+
+/// Unauthenticated liveness routes.
+pub fn is_health(path: &str) -> bool {
+    matches!(path, "/health/liveliness" | "/health/liveness")
+}
+
+struct Lite {
+    master_key: String,
+    store: Store,
+}
+
+/// Who is calling.
+enum Caller {
+    Admin,
+    /// A virtual key (its token).
+    Key(String),
+}
+
+/// The simulator's routes over `store`, managed with `master_key`.
+pub fn router(master_key: impl Into<String>, store: Store) -> Router {
+    let lite = Arc::new(Lite {
+        master_key: master_key.into(),
+        store,
+    });
+    Router::new()
+        .route("/health/liveliness", get(alive).options(alive))
+        .route("/health/liveness", get(alive).options(alive))
+        .route("/key/generate", post(keys::generate))
+        .route("/key/info", get(keys::info))
+        .route("/key/update", post(keys::update))
+        .route("/key/delete", post(keys::delete))
+        .route("/key/list", get(keys::list))
+        .route("/team/new", post(teams::new))
+        .route("/team/info", get(teams::info))
+        .route("/team/update", post(teams::update))
+        .route("/team/delete", post(teams::delete))
+        .with_state(lite)
+        .fallback(|| async { http::detail(StatusCode::NOT_FOUND, "Not Found".into()) })
+        .method_not_allowed_fallback(|| async {
+            http::detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            SERVICE,
+            http::log_requests,
+        ))
+}
+
+async fn alive() -> Json<Value> {
+    Json("I'm alive!".into())
+}
+
+/// The key presented in the request headers, in the proxy's order of preference.
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    let bearer = value(header::AUTHORIZATION.as_str())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .filter(|k| !k.is_empty());
+    bearer.or_else(|| {
+        [
+            "x-litellm-api-key",
+            "api-key",
+            "x-api-key",
+            "x-goog-api-key",
+            "ocp-apim-subscription-key",
+        ]
+        .into_iter()
+        .find_map(value)
+    })
+}
+
+/// `abcd****wxyz`, as LiteLLM masks keys in messages.
+fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() > 8 {
+        format!(
+            "{}****{}",
+            chars[..4].iter().collect::<String>(),
+            chars[chars.len() - 4..].iter().collect::<String>()
+        )
+    } else {
+        "****".into()
+    }
+}
+
+/// `sk-...wxyz` (the stored `key_name`).
+fn abbreviate(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    format!(
+        "sk-...{}",
+        chars[chars.len().saturating_sub(4)..]
+            .iter()
+            .collect::<String>()
+    )
+}
+
+/// `active`, `expired`, `revoked` (blocked) or `deleted`.
+fn key_status(row: &Value, deleted: bool, now: Micros) -> &'static str {
+    let expired = row["expires"]
+        .as_str()
+        .and_then(time::parse)
+        .is_some_and(|e| e < now);
+    if deleted {
+        "deleted"
+    } else if row["blocked"] == true {
+        "revoked"
+    } else if expired {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+impl Lite {
+    /// Checks the caller's key like `user_api_key_auth`.
+    fn authenticate(&self, headers: &HeaderMap, path: &str) -> Result<Caller, ApiError> {
+        let Some(key) = presented_key(headers) else {
+            return Err(ApiError::auth(
+                "Authentication Error, No api key passed in.",
+            ));
+        };
+        if key == self.master_key {
+            return Ok(Caller::Admin);
+        }
+        if !key.starts_with("sk-") {
+            return Err(ApiError::auth(format!(
+                "Authentication Error, LiteLLM Virtual Key expected. Received={}, expected to start with 'sk-'.",
+                mask(key)
+            )));
+        }
+        let token = hash_token(key);
+        let Some(row) = self.store.key(&token) else {
+            return Err(ApiError::auth(format!(
+                "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={token}. Unable to find token in cache or `LiteLLM_VerificationTokenTable`",
+                abbreviate(key)
+            )));
+        };
+        match key_status(&row, false, time::now()) {
+            "revoked" => Err(ApiError::auth(
+                "Authentication Error, Key is blocked. Update via `/key/unblock` if you're admin.",
+            )),
+            "expired" => Err(ApiError::proxy(
+                401,
+                "expired_key",
+                format!(
+                    "Authentication Error - Expired Key. Key Expiry time {} and current time {}",
+                    row["expires"].as_str().unwrap_or_default(),
+                    time::format(time::now())
+                ),
+                Some("None"),
+            )),
+            _ if path != "/key/info" => Err(ApiError::auth(format!(
+                "Authentication Error, only the master key may call {path} on this simulator (virtual keys may read their own /key/info)"
+            ))),
+            _ => Ok(Caller::Key(token)),
+        }
+    }
+}
+
+/// Parses a JSON body, with FastAPI's 422 errors.
+fn body(bytes: &[u8]) -> Result<Value, ApiError> {
+    http::parse_body(bytes).map_err(ApiError::Validation)
+}
+
+/// The string value of a field, when set and not null.
+fn str_of<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    m.get(name).and_then(Value::as_str)
+}
+
+fn ok(v: Value) -> Result<Response, ApiError> {
+    Ok(http::json(StatusCode::OK, v))
+}
+
+/// Rejects negative budgets and non-finite numbers as `HTTPException(400)`.
+fn check_numbers(f: &Map<String, Value>, kind: error::Kind) -> Result<(), ApiError> {
+    for (name, v) in f.iter().filter(|(n, _)| fields::is_number_field(n)) {
+        let Some(x) = fields::float(Some(v)) else {
+            continue;
+        };
+        let problem = if matches!(
+            name.as_str(),
+            "max_budget" | "soft_budget" | "team_member_budget"
+        ) && x < 0.0
+        {
+            "cannot be negative"
+        } else if !x.is_finite() {
+            "must be a finite number"
+        } else {
+            continue;
+        };
+        return Err(ApiError::http_error(
+            kind,
+            400,
+            format!("{name} {problem}. Received: {}", http::py_float(x)),
+        ));
+    }
+    Ok(())
+}
+
+/// `now + duration` as a timestamp string; a bad duration is a plain exception.
+fn after(duration: &str, now: Micros, kind: error::Kind) -> Result<Value, ApiError> {
+    let d = Duration::parse(duration).map_err(|m| ApiError::exception(kind, m))?;
+    Ok(json!(time::format(d.after(now))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_and_abbreviations() {
+        assert_eq!(
+            mask("bad-prefix-1234567890abcdefghijklmnop"),
+            "bad-****mnop"
+        );
+        assert_eq!(mask("short"), "****");
+        assert_eq!(abbreviate("sk-1234567890abcdef"), "sk-...cdef");
+    }
+
+    #[test]
+    fn bearer_first_then_other_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", "sk-b".parse().unwrap());
+        assert_eq!(presented_key(&h), Some("sk-b"));
+        h.insert("authorization", "Bearer sk-a".parse().unwrap());
+        assert_eq!(presented_key(&h), Some("sk-a"));
+        h.insert("authorization", "Basic xyz".parse().unwrap());
+        assert_eq!(presented_key(&h), Some("sk-b"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Accept loop serving an axum router over HTTP/1.1, one task per connection,
+//! so a request handler can close its own connection without answering.
+
+use std::sync::Arc;
+
+use axum::{Extension, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// Request extension: closes the connection carrying the request.
+#[derive(Clone)]
+pub struct ConnKill(Arc<Notify>);
+
+impl ConnKill {
+    /// Closes the connection once the handler yields.
+    pub fn kill(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Serves `app` on `listener` until the task is aborted; aborting it also
+/// closes every open connection.
+pub async fn serve(listener: TcpListener, app: Router) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    conns.spawn(serve_conn(stream, app.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_conn(stream: TcpStream, app: Router) {
+    let _ = stream.set_nodelay(true);
+    let kill = ConnKill(Arc::new(Notify::new()));
+    let service = TowerToHyperService::new(app.layer(Extension(kill.clone())));
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        res = conn => if let Err(e) = res { tracing::trace!("connection: {e}") },
+        _ = kill.0.notified() => tracing::debug!("connection dropped by fault injection"),
+    }
+}
