@@ -62,7 +62,10 @@ impl CmdOutput {
                 None => format!("was killed by a signal after {:.1?}", self.duration),
             }
         };
-        format!("{self}\n{how}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- end ---", self.stdout, self.stderr)
+        format!(
+            "{self}\n{how}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- end ---",
+            self.stdout, self.stderr
+        )
     }
 }
 
@@ -88,7 +91,8 @@ pub(crate) fn display_command(program: &std::ffi::OsStr, args: &[std::ffi::OsStr
 
 fn quote(s: &str) -> String {
     if !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
     {
         s.to_string()
     } else {
@@ -147,13 +151,29 @@ pub fn run_sync(mut cmd: std::process::Command, timeout: Duration) -> Result<Cmd
         .stderr(Stdio::piped())
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("could not start `{command}`"))?;
-    let mut guard = GroupGuard { pgid: Some(child.id()) };
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `{command}`"))?;
+    let mut guard = GroupGuard {
+        pgid: Some(child.id()),
+    };
     let out_buf = Arc::new(Mutex::new(Vec::new()));
     let err_buf = Arc::new(Mutex::new(Vec::new()));
     let readers: Vec<_> = [
-        (child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>), out_buf.clone()),
-        (child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>), err_buf.clone()),
+        (
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            out_buf.clone(),
+        ),
+        (
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            err_buf.clone(),
+        ),
     ]
     .into_iter()
     .filter_map(|(r, buf)| {
@@ -163,7 +183,10 @@ pub fn run_sync(mut cmd: std::process::Command, timeout: Duration) -> Result<Cmd
             loop {
                 match r.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]),
+                    Ok(n) => buf
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(&chunk[..n]),
                 }
             }
         }))
@@ -216,7 +239,9 @@ pub async fn run_async(mut cmd: tokio::process::Command, timeout: Duration) -> R
         .kill_on_drop(true)
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("could not start `{command}`"))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `{command}`"))?;
     let mut guard = GroupGuard { pgid: child.id() };
     let out_buf = Arc::new(Mutex::new(Vec::new()));
     let err_buf = Arc::new(Mutex::new(Vec::new()));
@@ -229,7 +254,9 @@ pub async fn run_async(mut cmd: tokio::process::Command, timeout: Duration) -> R
                 if n == 0 {
                     break;
                 }
-                buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+                buf.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]);
             }
         }));
     }
@@ -241,7 +268,9 @@ pub async fn run_async(mut cmd: tokio::process::Command, timeout: Duration) -> R
                 if n == 0 {
                     break;
                 }
-                buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+                buf.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]);
             }
         }));
     }
@@ -253,13 +282,19 @@ pub async fn run_async(mut cmd: tokio::process::Command, timeout: Duration) -> R
                 kill_group(pid);
             }
             let _ = child.start_kill();
-            (child.wait().await.context("waiting for killed child")?, true)
+            (
+                child.wait().await.context("waiting for killed child")?,
+                true,
+            )
         }
     };
     guard.disarm();
     for r in readers {
         let abort = r.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(10), r).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), r)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
@@ -287,7 +322,10 @@ mod tests {
         assert_eq!(out.stdout, "out\n");
         assert_eq!(out.stderr, "err\n");
         let err = out.check().unwrap_err().to_string();
-        assert!(err.contains("`sh -c 'echo out; echo err >&2; exit 3'`"), "{err}");
+        assert!(
+            err.contains("`sh -c 'echo out; echo err >&2; exit 3'`"),
+            "{err}"
+        );
         assert!(err.contains("exited with code 3"), "{err}");
         assert!(err.contains("out\n") && err.contains("err\n"), "{err}");
     }
@@ -321,7 +359,11 @@ mod tests {
     async fn async_success() {
         let mut cmd = tokio::process::Command::new("sh");
         cmd.args(["-c", "printf 'a b'"]);
-        let out = run_async(cmd, Duration::from_secs(10)).await.unwrap().check().unwrap();
+        let out = run_async(cmd, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
         assert_eq!(out.stdout, "a b");
     }
 }
