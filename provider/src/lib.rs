@@ -5,8 +5,12 @@
 //! `protocol` and `framework` know no service; each service folder holds its
 //! API client and its resources.
 
+pub mod authentik;
+pub mod coder;
+pub mod docker;
 pub mod docs;
 pub mod framework;
+pub mod gitea;
 pub mod http;
 pub mod litellm;
 pub mod protocol;

@@ -9,7 +9,7 @@ const USAGE: &str =
     "terraform-provider-webide: Terraform/OpenTofu provider for the Coder WebIDE platform
 
 Started by terraform or tofu as a plugin. Commands for people:
-  sandbox [--host H] [--litellm-port P] [--state-dir D]
+  sandbox [--host H] [--litellm-port P] [--authentik-port P] [--gitea-port P] [--coder-port P] [--any-ports] [--state-dir D]
                      run the API simulators used by tests and the main job
   docs [--check] [--docs DIR] [--examples DIR]
                      write docs/ pages from the schemas (--check: fail if stale)

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use crate::framework::validators::HttpUrl;
 use crate::framework::{DataSource, Provider, Resource, StopToken};
 use crate::http::TlsOptions;
-use crate::litellm;
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
 use crate::protocol::value::Value;
+use crate::{authentik, coder, docker, gitea, litellm};
 
 /// A service client as configuration left it.
 pub enum Slot<T> {
@@ -40,6 +40,10 @@ impl<T> Slot<T> {
 /// Everything resources need: one client per service.
 pub struct Clients {
     pub litellm: Slot<litellm::Client>,
+    pub authentik: Slot<authentik::Client>,
+    pub gitea: Slot<gitea::Client>,
+    pub coder: Slot<coder::Client>,
+    pub docker: Slot<docker::Client>,
 }
 
 /// One service's connection settings, from its block or the environment.
@@ -70,8 +74,34 @@ fn env_first(names: &[&str]) -> Option<String> {
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
+/// Resolves `spec` and builds its client with `build`; a client that cannot
+/// be built is an error on the block.
+pub fn connect<T>(
+    spec: &ServiceSpec,
+    config: &Value,
+    diags: &mut Diagnostics,
+    build: impl FnOnce(&ServiceConfig) -> anyhow::Result<T>,
+) -> Slot<T> {
+    match spec.resolve(config, diags) {
+        Slot::Ready(c) => match build(&c) {
+            Ok(client) => Slot::Ready(client),
+            Err(e) => {
+                diags.push_attr_error(
+                    AttrPath::root(spec.block),
+                    format!("Invalid {} configuration", spec.block),
+                    format!("{e:#}"),
+                );
+                Slot::Missing(format!("{e:#}"))
+            }
+        },
+        Slot::Pending => Slot::Pending,
+        Slot::Missing(m) => Slot::Missing(m),
+    }
+}
+
 impl ServiceSpec {
-    fn block(&self, secret_description: &str) -> Block {
+    /// The block: `url`, the secret, `ca_file`, `insecure`.
+    pub fn block(&self, secret_description: &str) -> Block {
         Block::new(&format!("Connection to {}.", self.block))
             .attr(
                 Attribute::string("url")
@@ -161,40 +191,53 @@ impl Provider for WebideProvider {
     fn schema(&self) -> Schema {
         Schema::new(
             0,
-            Block::new("Declares a Coder WebIDE platform: LiteLLM keys and teams, and (as they land) Authentik, Gitea, Coder and Docker objects. Every service block is optional; each value can also come from the environment.")
-                .block("litellm", Nesting::Single, LITELLM.block("Master key (admin credential) of the proxy."), 1),
+            Block::new("Declares a Coder WebIDE platform: LiteLLM keys and teams, Authentik users, groups and SSO applications, Gitea users and repositories, Coder templates and users, and the Docker containers they run in. Every service block is optional; each value can also come from the environment.")
+                .block("litellm", Nesting::Single, LITELLM.block("Master key (admin credential) of the proxy."), 1)
+                .block("authentik", Nesting::Single, authentik::block(), 1)
+                .block("gitea", Nesting::Single, gitea::block(), 1)
+                .block("coder", Nesting::Single, coder::block(), 1)
+                .block("docker", Nesting::Single, docker::block(), 1),
         )
     }
 
     async fn configure(&self, config: &Value, stop: StopToken) -> Result<Clients, Diagnostics> {
         let mut diags = Diagnostics::new();
-        let litellm = match LITELLM.resolve(config, &mut diags) {
-            Slot::Ready(c) => match litellm::Client::new(&c, stop.clone()) {
-                Ok(client) => Slot::Ready(client),
-                Err(e) => {
-                    diags.push_attr_error(
-                        AttrPath::root("litellm"),
-                        "Invalid LiteLLM configuration",
-                        format!("{e:#}"),
-                    );
-                    Slot::Missing(format!("{e:#}"))
-                }
-            },
-            Slot::Pending => Slot::Pending,
-            Slot::Missing(m) => Slot::Missing(m),
-        };
+        let litellm = connect(&LITELLM, config, &mut diags, |c| {
+            litellm::Client::new(c, stop.clone())
+        });
+        let authentik = authentik::configure(config, &stop, &mut diags);
+        let gitea = gitea::configure(config, &stop, &mut diags);
+        let coder = coder::configure(config, &stop, &mut diags);
+        let docker = docker::configure(config, &stop, &mut diags);
         diags.into_result()?;
-        Ok(Clients { litellm })
+        Ok(Clients {
+            litellm,
+            authentik,
+            gitea,
+            coder,
+            docker,
+        })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Clients>>> {
-        vec![
+        let mut all: Vec<Arc<dyn Resource<Clients>>> = vec![
             Arc::new(litellm::key::KeyResource),
             Arc::new(litellm::team::TeamResource),
-        ]
+        ];
+        all.extend(authentik::resources());
+        all.extend(gitea::resources());
+        all.extend(coder::resources());
+        all.extend(docker::resources());
+        all
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {
-        vec![Arc::new(litellm::key_data::KeyDataSource)]
+        let mut all: Vec<Arc<dyn DataSource<Clients>>> =
+            vec![Arc::new(litellm::key_data::KeyDataSource)];
+        all.extend(authentik::data_sources());
+        all.extend(gitea::data_sources());
+        all.extend(coder::data_sources());
+        all.extend(docker::data_sources());
+        all
     }
 }

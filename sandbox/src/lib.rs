@@ -1,28 +1,70 @@
 //! API simulators ("sandbox") for the services webide manages: one module per
-//! service, each on its own port. Today: LiteLLM.
+//! service, each on its own port: LiteLLM, Authentik, Gitea, Coder.
 
+pub mod authentik;
+pub mod coder;
 pub mod faults;
+pub mod gitea;
 pub mod http;
 pub mod litellm;
 pub mod persist;
 mod server;
+pub mod store;
 pub mod time;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// Default LiteLLM master key.
 pub const DEFAULT_LITELLM_MASTER_KEY: &str = "sk-webide-master";
+/// Default Authentik API token (an `akadmin` token of intent `api`).
+pub const DEFAULT_AUTHENTIK_TOKEN: &str = "webide-authentik-admin-token";
+/// Default Gitea site admin (the seeds' `gitea` / `admin123`) and its access token.
+pub const DEFAULT_GITEA_ADMIN: (&str, &str) = ("gitea", "admin123");
+pub const DEFAULT_GITEA_TOKEN: &str = "0b5e1c0d2a4f4e6b8c9d7a1f3e5b7c9d1a3f5e7b";
+/// Default Coder owner (email, password) and its session token.
+pub const DEFAULT_CODER_ADMIN: (&str, &str) = ("admin@webide.local", "webide-admin-1");
+pub const DEFAULT_CODER_TOKEN: &str = "WebideAdm1-webideSandboxSessionTok1";
+
+/// Listening ports, one per simulator (0 = any free port).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ports {
+    pub litellm: u16,
+    pub authentik: u16,
+    pub gitea: u16,
+    pub coder: u16,
+}
+
+impl Ports {
+    /// The ports the real services use in the seeds.
+    pub const SEEDS: Ports = Ports {
+        litellm: 4000,
+        authentik: 9000,
+        gitea: 3000,
+        coder: 7080,
+    };
+}
 
 /// What to simulate and how.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     /// Admin key of the LiteLLM simulator (must start with `sk-`).
     pub litellm_master_key: String,
+    /// API token of Authentik's `akadmin`.
+    pub authentik_token: String,
+    /// Gitea site admin username and password (basic auth), and its token.
+    pub gitea_admin_username: String,
+    pub gitea_admin_password: String,
+    pub gitea_admin_token: String,
+    /// Coder's first user (owner): email, password, and its session token.
+    pub coder_admin_email: String,
+    pub coder_admin_password: String,
+    pub coder_session_token: String,
     /// Where state is loaded from and saved to (`litellm.json`, ...); `None` keeps it in memory.
     pub state_dir: Option<PathBuf>,
     /// Injected faults, per service.
@@ -33,6 +75,13 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             litellm_master_key: DEFAULT_LITELLM_MASTER_KEY.into(),
+            authentik_token: DEFAULT_AUTHENTIK_TOKEN.into(),
+            gitea_admin_username: DEFAULT_GITEA_ADMIN.0.into(),
+            gitea_admin_password: DEFAULT_GITEA_ADMIN.1.into(),
+            gitea_admin_token: DEFAULT_GITEA_TOKEN.into(),
+            coder_admin_email: DEFAULT_CODER_ADMIN.0.into(),
+            coder_admin_password: DEFAULT_CODER_ADMIN.1.into(),
+            coder_session_token: DEFAULT_CODER_TOKEN.into(),
             state_dir: None,
             faults: Default::default(),
         }
@@ -43,7 +92,18 @@ impl Default for SandboxConfig {
 pub struct RunningSandbox {
     /// Base URL of the LiteLLM simulator, e.g. `http://127.0.0.1:4000`.
     pub litellm_url: String,
+    /// Base URL of the Authentik simulator (API under `/api/v3`).
+    pub authentik_url: String,
+    /// Base URL of the Gitea simulator (API under `/api/v1`).
+    pub gitea_url: String,
+    /// Base URL of the Coder simulator (API under `/api/v2`).
+    pub coder_url: String,
+    /// The configuration it runs with (credentials).
+    pub config: SandboxConfig,
     litellm_store: litellm::Store,
+    authentik_store: authentik::Store,
+    gitea_store: gitea::Store,
+    coder_store: coder::Store,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -60,6 +120,31 @@ impl RunningSandbox {
     pub fn litellm_store(&self) -> litellm::Store {
         self.litellm_store.clone()
     }
+
+    /// Handle on the Authentik simulator's state.
+    pub fn authentik_store(&self) -> authentik::Store {
+        self.authentik_store.clone()
+    }
+
+    /// Handle on the Gitea simulator's state.
+    pub fn gitea_store(&self) -> gitea::Store {
+        self.gitea_store.clone()
+    }
+
+    /// Handle on the Coder simulator's state.
+    pub fn coder_store(&self) -> coder::Store {
+        self.coder_store.clone()
+    }
+
+    /// `(service, url)` for every simulator.
+    pub fn urls(&self) -> [(&'static str, &str); 4] {
+        [
+            (litellm::SERVICE, self.litellm_url.as_str()),
+            (authentik::SERVICE, self.authentik_url.as_str()),
+            (gitea::SERVICE, self.gitea_url.as_str()),
+            (coder::SERVICE, self.coder_url.as_str()),
+        ]
+    }
 }
 
 impl Drop for RunningSandbox {
@@ -68,49 +153,120 @@ impl Drop for RunningSandbox {
     }
 }
 
-/// Starts the simulators on `bind_host` (port 0 = any free port).
+/// Binds `host:port` and serves `app` (with the service's injected faults).
+async fn serve(
+    config: &SandboxConfig,
+    host: &str,
+    port: u16,
+    service: &str,
+    app: Router,
+    is_health: fn(&str) -> bool,
+    started: Instant,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<String> {
+    let app = faults::apply(app, config.faults.get(service), started, is_health);
+    let listener = TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding {host}:{port} for {service}"))?;
+    let addr = listener.local_addr()?;
+    tasks.push(tokio::spawn(server::serve(listener, app)));
+    Ok(format!("http://{addr}"))
+}
+
+/// Starts every simulator on `bind_host`.
 pub async fn start(
     config: SandboxConfig,
     bind_host: &str,
-    litellm_port: u16,
+    ports: Ports,
 ) -> anyhow::Result<RunningSandbox> {
     let started = Instant::now();
     if !config.litellm_master_key.starts_with("sk-") {
         bail!("the LiteLLM master key must start with 'sk-'");
     }
-    let store = litellm::Store::open(config.state_dir.as_deref())?;
-    let app = litellm::router(config.litellm_master_key.clone(), store.clone());
-    let app = faults::apply(
-        app,
-        config.faults.get(litellm::SERVICE),
-        started,
+    let dir = config.state_dir.as_deref();
+    let litellm_store = litellm::Store::open(dir)?;
+    let authentik_store = authentik::Store::open(dir, authentik::STATE_FILE)?;
+    let gitea_store = gitea::Store::open(dir, gitea::STATE_FILE)?;
+    let coder_store = coder::Store::open(dir, coder::STATE_FILE)?;
+    let mut tasks = Vec::new();
+    let c = &config;
+    let litellm_url = serve(
+        c,
+        bind_host,
+        ports.litellm,
+        litellm::SERVICE,
+        litellm::router(c.litellm_master_key.clone(), litellm_store.clone()),
         litellm::is_health,
-    );
-    let listener = TcpListener::bind((bind_host, litellm_port))
-        .await
-        .with_context(|| format!("binding {bind_host}:{litellm_port} for litellm"))?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(server::serve(listener, app));
+        started,
+        &mut tasks,
+    )
+    .await?;
+    let authentik_url = serve(
+        c,
+        bind_host,
+        ports.authentik,
+        authentik::SERVICE,
+        authentik::router(c, authentik_store.clone()),
+        authentik::is_health,
+        started,
+        &mut tasks,
+    )
+    .await?;
+    let gitea_url = serve(
+        c,
+        bind_host,
+        ports.gitea,
+        gitea::SERVICE,
+        gitea::router(c, gitea_store.clone()),
+        gitea::is_health,
+        started,
+        &mut tasks,
+    )
+    .await?;
+    let coder_url = serve(
+        c,
+        bind_host,
+        ports.coder,
+        coder::SERVICE,
+        coder::router(c, coder_store.clone()),
+        coder::is_health,
+        started,
+        &mut tasks,
+    )
+    .await?;
     Ok(RunningSandbox {
-        litellm_url: format!("http://{addr}"),
-        litellm_store: store,
-        tasks: vec![task],
+        litellm_url,
+        authentik_url,
+        gitea_url,
+        coder_url,
+        config,
+        litellm_store,
+        authentik_store,
+        gitea_store,
+        coder_store,
+        tasks,
     })
 }
 
-const CLI_USAGE: &str = "usage: sandbox [--host H] [--litellm-port P] [--state-dir D]
-  --host H          address to listen on (default 127.0.0.1)
-  --litellm-port P  LiteLLM simulator port (default 4000, 0 = any)
-  --state-dir D     load and save state in D (default: in memory)
+const CLI_USAGE: &str = "usage: sandbox [--host H] [--PORT-FLAG P]... [--any-ports] [--state-dir D]
+  --host H             address to listen on (default 127.0.0.1)
+  --litellm-port P     LiteLLM simulator port (default 4000)
+  --authentik-port P   Authentik simulator port (default 9000)
+  --gitea-port P       Gitea simulator port (default 3000)
+  --coder-port P       Coder simulator port (default 7080)
+  --any-ports          every port not given explicitly is 0 (any free port)
+  --state-dir D        load and save state in D (default: in memory)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
-             WEBIDE_SANDBOX_FAULTS (e.g. litellm:latency_ms=200,error_rate=0.2)";
+             WEBIDE_SANDBOX_FAULTS (e.g. litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5)";
 
-/// Runs the sandbox for a person: `[--host H] [--litellm-port P] [--state-dir D]`.
-/// Prints one line per service (`litellm http://127.0.0.1:4000 master_key=sk-...`)
-/// and runs until Ctrl-C (or SIGTERM).
+/// Runs the sandbox for a person. Prints one line per service
+/// (`litellm http://127.0.0.1:4000 master_key=sk-...`) and runs until Ctrl-C
+/// (or SIGTERM).
 pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
-    let (mut host, mut port, mut config) =
-        ("127.0.0.1".to_string(), 4000u16, SandboxConfig::default());
+    let mut host = "127.0.0.1".to_string();
+    let mut config = SandboxConfig::default();
+    let mut given: [Option<u16>; 4] = [None; 4];
+    let mut any = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -127,24 +283,62 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
                 .or_else(|| args.next())
                 .with_context(|| format!("{flag} needs a value\n{CLI_USAGE}"))
         };
-        match flag.as_str() {
-            "--host" => host = value()?,
-            "--litellm-port" => port = value()?.parse().context("--litellm-port")?,
-            "--state-dir" => config.state_dir = Some(value()?.into()),
-            other => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
+        let slot = match flag.as_str() {
+            "--litellm-port" => Some(0),
+            "--authentik-port" => Some(1),
+            "--gitea-port" => Some(2),
+            "--coder-port" => Some(3),
+            _ => None,
+        };
+        match (flag.as_str(), slot) {
+            (_, Some(i)) => given[i] = Some(value()?.parse().with_context(|| flag.clone())?),
+            ("--host", _) => host = value()?,
+            ("--any-ports", _) => any = true,
+            ("--state-dir", _) => config.state_dir = Some(value()?.into()),
+            (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
         }
     }
+    let d = if any { Ports::default() } else { Ports::SEEDS };
+    let ports = Ports {
+        litellm: given[0].unwrap_or(d.litellm),
+        authentik: given[1].unwrap_or(d.authentik),
+        gitea: given[2].unwrap_or(d.gitea),
+        coder: given[3].unwrap_or(d.coder),
+    };
     if let Ok(key) = std::env::var("LITELLM_MASTER_KEY") {
         config.litellm_master_key = key;
     }
     config.faults = faults::FaultSpec::from_env()?;
-    let master_key = config.litellm_master_key.clone();
     let stop = stop_signal()?;
-    let sandbox = start(config, &host, port).await?;
+    let sandbox = start(config, &host, ports).await?;
+    let c = &sandbox.config;
     println!(
-        "{} {} master_key={master_key}",
+        "{} {} master_key={}",
         litellm::SERVICE,
-        sandbox.litellm_url
+        sandbox.litellm_url,
+        c.litellm_master_key
+    );
+    println!(
+        "{} {} token={}",
+        authentik::SERVICE,
+        sandbox.authentik_url,
+        c.authentik_token
+    );
+    println!(
+        "{} {} token={} username={} password={}",
+        gitea::SERVICE,
+        sandbox.gitea_url,
+        c.gitea_admin_token,
+        c.gitea_admin_username,
+        c.gitea_admin_password
+    );
+    println!(
+        "{} {} session_token={} email={} password={}",
+        coder::SERVICE,
+        sandbox.coder_url,
+        c.coder_session_token,
+        c.coder_admin_email,
+        c.coder_admin_password
     );
     stop.await;
     sandbox.shutdown().await;

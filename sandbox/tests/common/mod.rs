@@ -21,7 +21,7 @@ pub fn client() -> Client {
 }
 
 pub async fn start_with(config: SandboxConfig) -> Sandbox {
-    let sb = webide_sandbox::start(config, "127.0.0.1", 0)
+    let sb = webide_sandbox::start(config, "127.0.0.1", Default::default())
         .await
         .expect("sandbox starts");
     Sandbox { sb, http: client() }
