@@ -9,6 +9,7 @@ pub mod authentik;
 pub mod coder;
 pub mod docker;
 pub mod docs;
+pub mod drift;
 pub mod framework;
 pub mod gitea;
 pub mod http;

@@ -13,6 +13,9 @@ Started by terraform or tofu as a plugin. Commands for people:
                      run the API simulators used by tests and the main job
   docs [--check] [--docs DIR] [--examples DIR]
                      write docs/ pages from the schemas (--check: fail if stale)
+  drift-report PLAN.json [--format markdown|html] [--output FILE]
+                     readable report of the drift in `terraform show -json` of a
+                     `plan -refresh-only` (exit 2 when there is drift)
   version            print the version";
 
 fn main() -> ExitCode {
@@ -39,6 +42,13 @@ fn main() -> ExitCode {
             }
         }
         Some("docs") => docs_command(&args[1..]),
+        Some("drift-report") => match webide_provider::drift::run_cli(&args[1..]) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(e) => {
+                eprintln!("drift-report: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Some("version") | Some("--version") => {
             println!("terraform-provider-webide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
