@@ -1,13 +1,18 @@
 //! cty's msgpack encoding of values, decoded against a [`Type`].
 //!
-//! null is msgpack nil; unknown is extension type 0 (any payload, so value
-//! refinements sent by newer clients are accepted and dropped); numbers come
+//! null is msgpack nil; unknown is extension type 0, or 12 for an unknown with
+//! refinements (the payload, a map of refinements, is accepted and dropped); numbers come
 //! as int, float or decimal string; `dynamic` values are `[json type, value]`.
 //! The decoder never panics and never allocates more than the input can fill.
 
 use std::collections::BTreeMap;
 
 use super::types::Type;
+
+/// cty's extension type for an unknown value.
+const UNKNOWN_EXT: i8 = 0;
+/// cty's extension type for an unknown value with refinements (payload: a msgpack map).
+const REFINED_UNKNOWN_EXT: i8 = 12;
 use super::value::{Number, Value};
 
 /// Nesting deeper than this is refused (Terraform values are shallow).
@@ -161,7 +166,9 @@ impl<'a> Reader<'a> {
         let head = self.head()?;
         match head {
             Head::Nil => return Ok(Value::Null),
-            Head::Ext(0, n) => {
+            // 0: unknown; 12: unknown with refinements (Terraform >= 1.6 sends
+            // it, e.g. for `count.index`-derived strings known to be non-null).
+            Head::Ext(UNKNOWN_EXT | REFINED_UNKNOWN_EXT, n) => {
                 self.take(n)?;
                 return Ok(Value::Unknown);
             }
@@ -519,6 +526,17 @@ mod tests {
         let bytes = encode(&big, &Type::Number).unwrap();
         assert_eq!(bytes[0] & 0xe0, 0xa0, "encoded as a msgpack string");
         assert_eq!(decode(&bytes, &Type::Number).unwrap(), big);
+    }
+
+    #[test]
+    fn refined_unknown_extension_12() {
+        // fixext1/ext8 type 12 with a map of refinements {1: true} (not null)
+        let bytes = [0xc7, 3, 12, 0x81, 0x01, 0xc3];
+        assert_eq!(decode(&bytes, &Type::String).unwrap(), Value::Unknown);
+        assert!(
+            decode(&[0xd4, 7, 0], &Type::String).is_err(),
+            "other extension types are refused"
+        );
     }
 
     #[test]
