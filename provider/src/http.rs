@@ -246,7 +246,8 @@ impl ApiClient {
                     (retryable, retry_after, err)
                 }
                 Err(e) => {
-                    let retryable = idempotent || e.is_connect();
+                    // A certificate that does not verify will not verify on retry.
+                    let retryable = (idempotent || e.is_connect()) && !is_certificate_error(&e);
                     let err = ApiError::Transport {
                         service: self.service,
                         method: method.clone(),
@@ -386,6 +387,33 @@ fn transport_message(e: &reqwest::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+/// Whether a transport error is a TLS certificate verification failure.
+/// rustls's error sits inside (possibly nested) `io::Error`s, whose `source()`
+/// skips the wrapped error, so those are unwrapped with `get_ref`.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    fn check(e: &(dyn std::error::Error + 'static), depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if check(inner, depth + 1) {
+                return true;
+            }
+        }
+        e.source().is_some_and(|s| check(s, depth + 1))
+    }
+    check(e, 0)
 }
 
 /// Checks that a service URL is an absolute http(s) URL.

@@ -11,6 +11,7 @@ pub mod persist;
 mod server;
 pub mod store;
 pub mod time;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -69,6 +70,9 @@ pub struct SandboxConfig {
     pub state_dir: Option<PathBuf>,
     /// Injected faults, per service.
     pub faults: faults::FaultSpec,
+    /// Serve HTTPS with a fresh self-signed certificate for `localhost` and
+    /// 127.0.0.1 (its PEM is [`RunningSandbox::ca_pem`]).
+    pub tls: bool,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +88,7 @@ impl Default for SandboxConfig {
             coder_session_token: DEFAULT_CODER_TOKEN.into(),
             state_dir: None,
             faults: Default::default(),
+            tls: false,
         }
     }
 }
@@ -100,6 +105,8 @@ pub struct RunningSandbox {
     pub coder_url: String,
     /// The configuration it runs with (credentials).
     pub config: SandboxConfig,
+    /// With `tls`: the PEM of the self-signed certificate (trust it as a CA).
+    pub ca_pem: Option<String>,
     litellm_store: litellm::Store,
     authentik_store: authentik::Store,
     gitea_store: gitea::Store,
@@ -154,23 +161,43 @@ impl Drop for RunningSandbox {
 }
 
 /// Binds `host:port` and serves `app` (with the service's injected faults).
-async fn serve(
-    config: &SandboxConfig,
-    host: &str,
-    port: u16,
-    service: &str,
-    app: Router,
-    is_health: fn(&str) -> bool,
+struct Listen<'a> {
+    config: &'a SandboxConfig,
+    host: &'a str,
     started: Instant,
-    tasks: &mut Vec<JoinHandle<()>>,
-) -> anyhow::Result<String> {
-    let app = faults::apply(app, config.faults.get(service), started, is_health);
-    let listener = TcpListener::bind((host, port))
-        .await
-        .with_context(|| format!("binding {host}:{port} for {service}"))?;
-    let addr = listener.local_addr()?;
-    tasks.push(tokio::spawn(server::serve(listener, app)));
-    Ok(format!("http://{addr}"))
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Listen<'_> {
+    /// Binds `host:port` and serves `app` (with the service's injected faults).
+    async fn serve(
+        &mut self,
+        port: u16,
+        service: &str,
+        app: Router,
+        is_health: fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        let app = faults::apply(
+            app,
+            self.config.faults.get(service),
+            self.started,
+            is_health,
+        );
+        let host = self.host;
+        let listener = TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("binding {host}:{port} for {service}"))?;
+        let addr = listener.local_addr()?;
+        self.tasks
+            .push(tokio::spawn(server::serve(listener, app, self.tls.clone())));
+        Ok(match self.tls {
+            // The certificate names localhost; a loopback bind is reachable by that name.
+            Some(_) if addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
+            Some(_) => format!("https://{addr}"),
+            None => format!("http://{addr}"),
+        })
+    }
 }
 
 /// Starts every simulator on `bind_host`.
@@ -188,58 +215,60 @@ pub async fn start(
     let authentik_store = authentik::Store::open(dir, authentik::STATE_FILE)?;
     let gitea_store = gitea::Store::open(dir, gitea::STATE_FILE)?;
     let coder_store = coder::Store::open(dir, coder::STATE_FILE)?;
-    let mut tasks = Vec::new();
+    let (tls, ca_pem) = if config.tls {
+        let (acceptor, pem) = tls::self_signed_acceptor()?;
+        (Some(acceptor), Some(pem))
+    } else {
+        (None, None)
+    };
     let c = &config;
-    let litellm_url = serve(
-        c,
-        bind_host,
-        ports.litellm,
-        litellm::SERVICE,
-        litellm::router(c.litellm_master_key.clone(), litellm_store.clone()),
-        litellm::is_health,
+    let mut l = Listen {
+        config: c,
+        host: bind_host,
         started,
-        &mut tasks,
-    )
-    .await?;
-    let authentik_url = serve(
-        c,
-        bind_host,
-        ports.authentik,
-        authentik::SERVICE,
-        authentik::router(c, authentik_store.clone()),
-        authentik::is_health,
-        started,
-        &mut tasks,
-    )
-    .await?;
-    let gitea_url = serve(
-        c,
-        bind_host,
-        ports.gitea,
-        gitea::SERVICE,
-        gitea::router(c, gitea_store.clone()),
-        gitea::is_health,
-        started,
-        &mut tasks,
-    )
-    .await?;
-    let coder_url = serve(
-        c,
-        bind_host,
-        ports.coder,
-        coder::SERVICE,
-        coder::router(c, coder_store.clone()),
-        coder::is_health,
-        started,
-        &mut tasks,
-    )
-    .await?;
+        tls,
+        tasks: Vec::new(),
+    };
+    let litellm_url = l
+        .serve(
+            ports.litellm,
+            litellm::SERVICE,
+            litellm::router(c.litellm_master_key.clone(), litellm_store.clone()),
+            litellm::is_health,
+        )
+        .await?;
+    let authentik_url = l
+        .serve(
+            ports.authentik,
+            authentik::SERVICE,
+            authentik::router(c, authentik_store.clone()),
+            authentik::is_health,
+        )
+        .await?;
+    let gitea_url = l
+        .serve(
+            ports.gitea,
+            gitea::SERVICE,
+            gitea::router(c, gitea_store.clone()),
+            gitea::is_health,
+        )
+        .await?;
+    let coder_url = l
+        .serve(
+            ports.coder,
+            coder::SERVICE,
+            coder::router(c, coder_store.clone()),
+            coder::is_health,
+        )
+        .await?;
+    let tasks = l.tasks;
     Ok(RunningSandbox {
         litellm_url,
         authentik_url,
         gitea_url,
         coder_url,
         config,
+        ca_pem,
         litellm_store,
         authentik_store,
         gitea_store,
@@ -256,6 +285,8 @@ const CLI_USAGE: &str = "usage: sandbox [--host H] [--PORT-FLAG P]... [--any-por
   --coder-port P       Coder simulator port (default 7080)
   --any-ports          every port not given explicitly is 0 (any free port)
   --state-dir D        load and save state in D (default: in memory)
+  --tls                serve HTTPS with a self-signed certificate; its PEM is written
+                       to sandbox-ca.pem in the state dir (or the current directory)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
              WEBIDE_SANDBOX_FAULTS (e.g. litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5)";
 
@@ -294,6 +325,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
             (_, Some(i)) => given[i] = Some(value()?.parse().with_context(|| flag.clone())?),
             ("--host", _) => host = value()?,
             ("--any-ports", _) => any = true,
+            ("--tls", _) => config.tls = true,
             ("--state-dir", _) => config.state_dir = Some(value()?.into()),
             (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
         }
@@ -312,6 +344,13 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     let stop = stop_signal()?;
     let sandbox = start(config, &host, ports).await?;
     let c = &sandbox.config;
+    if let Some(pem) = &sandbox.ca_pem {
+        let dir = c.state_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let path = dir.join("sandbox-ca.pem");
+        std::fs::create_dir_all(&dir).ok();
+        std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
+        println!("ca_file {}", path.display());
+    }
     println!(
         "{} {} master_key={}",
         litellm::SERVICE,

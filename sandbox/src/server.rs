@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 /// Request extension: closes the connection carrying the request.
 #[derive(Clone)]
@@ -23,13 +25,28 @@ impl ConnKill {
 
 /// Serves `app` on `listener` until the task is aborted; aborting it also
 /// closes every open connection.
-pub async fn serve(listener: TcpListener, app: Router) {
+/// With `tls`, every connection is a TLS connection first.
+pub async fn serve(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    conns.spawn(serve_conn(stream, app.clone()));
+                    let _ = stream.set_nodelay(true);
+                    let app = app.clone();
+                    match tls.clone() {
+                        None => {
+                            conns.spawn(serve_conn(stream, app));
+                        }
+                        Some(acceptor) => {
+                            conns.spawn(async move {
+                                match acceptor.accept(stream).await {
+                                    Ok(tls_stream) => serve_conn(tls_stream, app).await,
+                                    Err(e) => tracing::debug!("TLS handshake refused: {e}"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("accept: {e}");
@@ -41,8 +58,10 @@ pub async fn serve(listener: TcpListener, app: Router) {
     }
 }
 
-async fn serve_conn(stream: TcpStream, app: Router) {
-    let _ = stream.set_nodelay(true);
+async fn serve_conn<S>(stream: S, app: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let kill = ConnKill(Arc::new(Notify::new()));
     let service = TowerToHyperService::new(app.layer(Extension(kill.clone())));
     let conn =
