@@ -143,6 +143,17 @@ impl TfWorkdir {
     }
 
     /// The directory.
+    /// Runs later commands in `sub` (a directory below the current one), e.g. an example
+    /// that references sibling modules copied next to it.
+    pub fn chdir(&mut self, sub: &str) -> Result<&mut Self> {
+        let p = self.path.join(sub);
+        if !p.is_dir() {
+            bail!("{} is not a directory", p.display());
+        }
+        self.path = p;
+        Ok(self)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -56,8 +56,11 @@ fn args() -> Result<Args> {
 
 /// Milliseconds from spawning `bin` to its handshake line on stdout.
 fn handshake_ms(bin: &Path, protocol: &str) -> Result<f64> {
+    // go-plugin puts its unix socket in TMPDIR and a killed plugin leaves it behind.
+    let tmp = tempfile::tempdir()?;
     let start = Instant::now();
     let mut child = Command::new(bin)
+        .env("TMPDIR", tmp.path())
         .env(MAGIC.0, MAGIC.1)
         .env("PLUGIN_PROTOCOL_VERSIONS", protocol)
         .env("PLUGIN_MIN_PORT", "10000")

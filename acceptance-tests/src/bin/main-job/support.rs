@@ -1,0 +1,326 @@
+//! The main job's helpers: the Docker Engine check, stand-in images, the scripted drift (made
+//! through each service's own API or the docker CLI, as people do by hand) and the leftover
+//! check after destroy.
+
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context, Result};
+use reqwest::Method;
+use serde_json::{json, Value};
+use webide_acceptance_tests::find_resource;
+use webide_provider::drift::{Report, Severity};
+use webide_sandbox::RunningSandbox;
+
+/// The engine's version, or why it cannot be used.
+pub fn docker_available() -> Result<String> {
+    let out = Command::new("docker")
+        .args([
+            "version",
+            "--format",
+            "{{.Server.Version}} (API {{.Server.APIVersion}})",
+        ])
+        .output()
+        .context("running `docker version`")?;
+    ensure!(
+        out.status.success(),
+        "`docker version` failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Images for the example's containers. Nothing can be pulled here, so every service runs a
+/// stand-in built from the workspace's `fixture-svc` (a static binary `FROM scratch`); the
+/// example builds that image itself from the context directory given here.
+pub fn images(_prefix: &str) -> Result<Value> {
+    let ctx = webide_acceptance_tests::workspace_root()
+        .join("target")
+        .join("main-job")
+        .join("standin-context");
+    Ok(json!({ "standin_context": ctx.display().to_string() }))
+}
+
+/// One scripted drift and how to recognise it in the report.
+struct Change {
+    what: String,
+    address: String,
+    attr: &'static str,
+    severity: Severity,
+}
+
+/// The drift the main job makes, chosen from what the state holds.
+pub struct Drift<'a> {
+    sb: &'a RunningSandbox,
+    http: reqwest::Client,
+    changes: Vec<Change>,
+    state: Value,
+}
+
+fn values<'v>(state: &'v Value, address: &str) -> Option<&'v Value> {
+    find_resource(state, address).and_then(|r| r.get("values"))
+}
+
+/// Address of the first resource of `rtype` whose `attr` equals `value`.
+fn find_by(state: &Value, rtype: &str, attr: &str, value: &str) -> Option<String> {
+    webide_acceptance_tests::resource_addresses(state)
+        .into_iter()
+        .find(|a| {
+            let r = find_resource(state, a);
+            r.and_then(|r| r.get("type")).and_then(Value::as_str) == Some(rtype)
+                && r.and_then(|r| r.pointer(&format!("/values/{attr}")))
+                    .and_then(Value::as_str)
+                    == Some(value)
+        })
+}
+
+impl<'a> Drift<'a> {
+    pub fn new(sb: &'a RunningSandbox, state: &Value) -> Drift<'a> {
+        Drift {
+            sb,
+            http: reqwest::Client::new(),
+            changes: Vec::new(),
+            state: state.clone(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        url: String,
+        auth: (&str, String),
+        body: Value,
+    ) -> Result<Value> {
+        let res = self
+            .http
+            .request(method.clone(), &url)
+            .header(auth.0, auth.1)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = res.status();
+        let text = res.text().await?;
+        ensure!(status.is_success(), "{method} {url}: {status}: {text}");
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Makes the drift; returns one line per change.
+    pub async fn make(&mut self) -> Result<Vec<String>> {
+        let mut done = Vec::new();
+        let mut changes = Vec::new();
+        let c = &self.sb.config;
+        let st = &self.state.clone();
+
+        // Gitea: contractor1 un-restricted by hand (the seeds' sqlite UPDATE, reversed).
+        if let Some(addr) = find_by(st, "webide_gitea_user", "username", "contractor1") {
+            let v = values(st, &addr).cloned().unwrap_or_default();
+            self.call(
+                Method::PATCH,
+                format!("{}/api/v1/admin/users/contractor1", self.sb.gitea_url),
+                ("Authorization", format!("token {}", c.gitea_admin_token)),
+                json!({"restricted": false, "login_name": v["login_name"].as_str().unwrap_or("contractor1"), "source_id": v["source_id"].as_i64().unwrap_or(0)}),
+            )
+            .await?;
+            changes.push(Change {
+                what: "Gitea: contractor1 un-restricted through the admin API".into(),
+                address: addr,
+                attr: "restricted",
+                severity: Severity::Critical,
+            });
+        }
+        // Coder: contractor2 made owner.
+        if let Some(addr) = find_by(st, "webide_coder_user", "username", "contractor2") {
+            self.call(
+                Method::PUT,
+                format!("{}/api/v2/users/contractor2/roles", self.sb.coder_url),
+                ("Coder-Session-Token", c.coder_session_token.clone()),
+                json!({"roles": ["owner"]}),
+            )
+            .await?;
+            changes.push(Change {
+                what: "Coder: contractor2 granted the owner role".into(),
+                address: addr,
+                attr: "roles",
+                severity: Severity::Critical,
+            });
+        }
+        // LiteLLM: contractor1's key budget raised.
+        if let Some(addr) = find_by(st, "webide_litellm_key", "user_id", "contractor1") {
+            let token = values(st, &addr)
+                .and_then(|v| v["id"].as_str())
+                .unwrap_or_default();
+            self.call(
+                Method::POST,
+                format!("{}/key/update", self.sb.litellm_url),
+                ("Authorization", format!("Bearer {}", c.litellm_master_key)),
+                json!({"key": token, "max_budget": 5000.0}),
+            )
+            .await?;
+            changes.push(Change {
+                what: "LiteLLM: contractor1's key budget raised to 5000".into(),
+                address: addr,
+                attr: "max_budget",
+                severity: Severity::High,
+            });
+        }
+        // Authentik: the contractors' group made superuser.
+        if let Some(addr) = find_by(st, "webide_authentik_group", "name", "coder-members") {
+            let pk = values(st, &addr)
+                .and_then(|v| v["id"].as_str())
+                .unwrap_or_default();
+            self.call(
+                Method::PATCH,
+                format!("{}/api/v3/core/groups/{pk}/", self.sb.authentik_url),
+                ("Authorization", format!("Bearer {}", c.authentik_token)),
+                json!({"is_superuser": true}),
+            )
+            .await?;
+            changes.push(Change {
+                what: "Authentik: group coder-members made superuser".into(),
+                address: addr,
+                attr: "is_superuser",
+                severity: Severity::Critical,
+            });
+        }
+        // Docker: a service container stopped by hand.
+        let services: Vec<String> = webide_acceptance_tests::resource_addresses(st)
+            .into_iter()
+            .filter(|a| a.contains("webide_compose_service."))
+            .collect();
+        if let Some(addr) = services
+            .iter()
+            .find(|a| a.contains("mailpit"))
+            .or(services.first())
+        {
+            let name = values(st, addr)
+                .and_then(|v| v["name"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let out = Command::new("docker")
+                .args(["stop", "-t", "2", &name])
+                .output()?;
+            ensure!(
+                out.status.success(),
+                "docker stop {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            changes.push(Change {
+                what: format!("Docker: container {name} stopped with `docker stop`"),
+                address: addr.clone(),
+                attr: "",
+                severity: Severity::Info,
+            });
+        }
+        if changes.is_empty() {
+            bail!("the state holds none of the objects the scripted drift changes");
+        }
+        done.extend(changes.iter().map(|ch| ch.what.clone()));
+        self.changes = changes;
+        Ok(done)
+    }
+
+    /// Every scripted change is in the report, with at least its expected severity.
+    pub fn check_report(&self, report: &Report) -> Result<()> {
+        for ch in &self.changes {
+            let e = report
+                .entries
+                .iter()
+                .find(|e| e.address == ch.address)
+                .with_context(|| format!("the drift report misses {} ({})", ch.address, ch.what))?;
+            if !ch.attr.is_empty() {
+                ensure!(
+                    e.changes.iter().any(|c| c.path.starts_with(ch.attr)),
+                    "the report entry of {} does not name {}",
+                    ch.address,
+                    ch.attr
+                );
+            }
+            ensure!(
+                e.severity >= ch.severity,
+                "{} is reported as {:?}, expected at least {:?}",
+                ch.address,
+                e.severity,
+                ch.severity
+            );
+        }
+        Ok(())
+    }
+
+    /// After the healing apply, the services hold the configured values again.
+    pub async fn check_healed(&self) -> Result<()> {
+        let c = &self.sb.config;
+        for ch in &self.changes {
+            match ch.attr {
+                "restricted" => {
+                    let u = self
+                        .call(
+                            Method::GET,
+                            format!("{}/api/v1/users/contractor1", self.sb.gitea_url),
+                            ("Authorization", format!("token {}", c.gitea_admin_token)),
+                            Value::Null,
+                        )
+                        .await?;
+                    ensure!(
+                        u["restricted"] == json!(true),
+                        "contractor1 restricted again: {u}"
+                    );
+                }
+                "max_budget" => {
+                    let state = self.sb.litellm_store().snapshot();
+                    ensure!(
+                        !state
+                            .keys
+                            .values()
+                            .any(|k| k["max_budget"] == json!(5000.0)),
+                        "the raised budget is gone"
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Objects with the job's prefix or created by it still present after destroy.
+pub fn leftovers(sb: &RunningSandbox, prefix: &str) -> Result<Vec<String>> {
+    let mut left = Vec::new();
+    let lite = sb.litellm_store().snapshot();
+    left.extend(lite.keys.keys().map(|k| format!("litellm key {k}")));
+    left.extend(lite.teams.keys().map(|k| format!("litellm team {k}")));
+    if docker_available().is_ok() {
+        let out = Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                "label=webide.managed=true",
+                "--format",
+                "{{.Names}}",
+            ])
+            .output()?;
+        for n in String::from_utf8_lossy(&out.stdout).lines() {
+            if n.starts_with(prefix) {
+                left.push(format!("container {n}"));
+            }
+        }
+        for kind in ["network", "volume"] {
+            let out = Command::new("docker")
+                .args([
+                    kind,
+                    "ls",
+                    "--filter",
+                    "label=webide.managed=true",
+                    "--format",
+                    "{{.Name}}",
+                ])
+                .output()?;
+            for n in String::from_utf8_lossy(&out.stdout).lines() {
+                if n.starts_with(prefix) {
+                    left.push(format!("{kind} {n}"));
+                }
+            }
+        }
+    }
+    Ok(left)
+}
