@@ -240,6 +240,12 @@ impl TfWorkdir {
         }
     }
 
+    /// The `terraform <args>` command with this workdir's directory and environment, for a
+    /// caller that manages the process itself (e.g. to signal it).
+    pub fn command_for(&self, args: &[&str]) -> tokio::process::Command {
+        self.command(args)
+    }
+
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.cli);
         cmd.args(args).current_dir(&self.path);

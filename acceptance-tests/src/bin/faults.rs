@@ -1,0 +1,264 @@
+//! `scripts/faults`: figures for the provider under injected faults (not a timed test).
+//!
+//! 1. Faulty services: every simulator answers a share of requests with 503/429 (Retry-After),
+//!    drops a share of connections and adds latency. An apply of N resources across the
+//!    services converges; the number of objects on the sandbox equals the number in state (no
+//!    orphan, no duplicate); a second plan is empty.
+//! 2. Interrupted apply: SIGINT to `terraform apply` midway (Terraform sends StopProvider);
+//!    a re-run converges to the same counts and an empty plan.
+//!
+//! Options: `--resources N` (default 50), `--error-rate R` (0.2), `--drop-rate R` (0.05),
+//! `--latency-ms MS` (200).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use webide_acceptance_tests::{resource_addresses, Harness, TfWorkdir};
+use webide_sandbox::faults::{FaultSpec, Faults};
+use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
+
+struct Args {
+    resources: usize,
+    error_rate: f64,
+    drop_rate: f64,
+    latency_ms: u64,
+}
+
+fn args() -> Result<Args> {
+    let mut a = Args {
+        resources: 50,
+        error_rate: 0.2,
+        drop_rate: 0.05,
+        latency_ms: 200,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        let mut v = || it.next().with_context(|| format!("{x} needs a value"));
+        match x.as_str() {
+            "--resources" => a.resources = v()?.parse()?,
+            "--error-rate" => a.error_rate = v()?.parse()?,
+            "--drop-rate" => a.drop_rate = v()?.parse()?,
+            "--latency-ms" => a.latency_ms = v()?.parse()?,
+            "-h" | "--help" => {
+                println!("usage: faults [--resources N] [--error-rate R] [--drop-rate R] [--latency-ms MS]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    Ok(a)
+}
+
+/// A configuration of `n` objects spread over the services, and how many objects of each kind
+/// it declares.
+fn config(n: usize) -> (String, Vec<(&'static str, usize)>) {
+    let teams = (n / 10).max(1);
+    let keys = n - teams;
+    let tf = format!(
+        r#"terraform {{
+  required_providers {{
+    webide = {{ source = "webide/webide" }}
+  }}
+}}
+
+resource "webide_litellm_team" "t" {{
+  count      = {teams}
+  team_alias = "fault-team-${{count.index}}"
+  max_budget = 100
+}}
+
+resource "webide_litellm_key" "k" {{
+  count      = {keys}
+  key_alias  = "fault-key-${{count.index}}"
+  team_id    = webide_litellm_team.t[count.index % {teams}].id
+  max_budget = 10
+  metadata   = {{ enforcement_level = "strict" }}
+}}
+"#
+    );
+    (tf, vec![("litellm keys", keys), ("litellm teams", teams)])
+}
+
+/// Objects of each kind on the sandbox.
+fn on_server(sb: &RunningSandbox) -> Vec<(&'static str, usize)> {
+    let lite = sb.litellm_store().snapshot();
+    vec![
+        ("litellm keys", lite.keys.len()),
+        ("litellm teams", lite.teams.len()),
+    ]
+}
+
+async fn in_state(wd: &TfWorkdir) -> Result<usize> {
+    Ok(resource_addresses(&wd.show_state_json().await?).len())
+}
+
+async fn workdir(h: &Harness, sb: &RunningSandbox, tf: &str) -> Result<TfWorkdir> {
+    let mut wd = h.workdir_with_main(tf)?;
+    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
+    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
+    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
+    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
+    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
+    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
+    wd.set_env("CODER_URL", &sb.coder_url);
+    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.set_timeout(Duration::from_secs(1200));
+    wd.init().await?;
+    Ok(wd)
+}
+
+fn check_counts(
+    expected: &[(&'static str, usize)],
+    got: &[(&'static str, usize)],
+    state: usize,
+) -> Result<()> {
+    let total: usize = got.iter().map(|(_, n)| n).sum();
+    for ((kind, want), (_, have)) in expected.iter().zip(got) {
+        println!("    {kind:<16} declared {want:>4}   on the server {have:>4}");
+        ensure!(
+            want == have,
+            "{kind}: {have} on the server, {want} declared"
+        );
+    }
+    println!("    objects in state {state:>4}   on the server {total:>4}");
+    ensure!(
+        state == total,
+        "state holds {state} objects, the server {total}"
+    );
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let a = args()?;
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let h = Harness::new()?;
+    let (tf, expected) = config(a.resources);
+    let services = ["litellm", "authentik", "gitea", "coder"];
+
+    println!(
+        "1. faulty services: {:.0}% 503/429, {:.0}% dropped connections, {} ms latency on {}",
+        a.error_rate * 100.0,
+        a.drop_rate * 100.0,
+        a.latency_ms,
+        services.join(", ")
+    );
+    let mut spec = FaultSpec::default();
+    for s in services {
+        spec = spec.with(
+            s,
+            Faults {
+                latency_ms: a.latency_ms,
+                error_rate: a.error_rate,
+                drop_rate: a.drop_rate,
+                ..Default::default()
+            },
+        );
+    }
+    let sb = webide_sandbox::start(
+        SandboxConfig {
+            faults: spec,
+            ..Default::default()
+        },
+        "127.0.0.1",
+        Ports::default(),
+    )
+    .await?;
+    let wd = workdir(&h, &sb, &tf).await?;
+    let t = Instant::now();
+    wd.apply_with(&["-parallelism=10"]).await?;
+    println!(
+        "    apply of {} resources converged in {:.1}s",
+        a.resources,
+        t.elapsed().as_secs_f64()
+    );
+    check_counts(&expected, &on_server(&sb), in_state(&wd).await?)?;
+    let t = Instant::now();
+    wd.plan().await?.assert_empty()?;
+    println!(
+        "    second plan empty ({:.1}s, still under faults)",
+        t.elapsed().as_secs_f64()
+    );
+    wd.destroy().await?;
+    let left: usize = on_server(&sb).iter().map(|(_, n)| n).sum();
+    println!("    destroy under faults: {left} objects left");
+    ensure!(left == 0, "{left} objects left after destroy");
+    sb.shutdown().await;
+
+    println!("2. interrupted apply: SIGINT to terraform midway, then a re-run");
+    let slow = FaultSpec::default().with(
+        "litellm",
+        Faults {
+            latency_ms: 150,
+            ..Default::default()
+        },
+    );
+    let sb = webide_sandbox::start(
+        SandboxConfig {
+            faults: slow,
+            ..Default::default()
+        },
+        "127.0.0.1",
+        Ports::default(),
+    )
+    .await?;
+    let wd = workdir(&h, &sb, &tf).await?;
+    let (out, created_at_signal) = interrupted_apply(&wd, &sb).await?;
+    println!(
+        "    SIGINT after {created_at_signal} objects were created; terraform exited with {:?}",
+        out
+    );
+    let after_stop: usize = on_server(&sb).iter().map(|(_, n)| n).sum();
+    let state_after_stop = in_state(&wd).await?;
+    println!("    after the stop: {after_stop} objects on the server, {state_after_stop} in state");
+    ensure!(
+        after_stop < a.resources,
+        "the apply was interrupted before it finished"
+    );
+    let t = Instant::now();
+    wd.apply_with(&["-parallelism=10"]).await?;
+    println!("    re-run converged in {:.1}s", t.elapsed().as_secs_f64());
+    check_counts(&expected, &on_server(&sb), in_state(&wd).await?)?;
+    wd.plan().await?.assert_empty()?;
+    println!("    plan after the re-run: empty");
+    wd.destroy().await?;
+    sb.shutdown().await;
+    println!("all fault figures OK");
+    Ok(())
+}
+
+/// Starts `terraform apply`, sends SIGINT once 10 objects exist, waits for exit.
+async fn interrupted_apply(wd: &TfWorkdir, sb: &RunningSandbox) -> Result<(Option<i32>, usize)> {
+    let mut cmd = wd.command_for(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+        "-parallelism=4",
+    ]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().context("starting terraform apply")?;
+    let pid = child.id().context("terraform pid")? as i32;
+    let started = Instant::now();
+    let at_signal = loop {
+        let n: usize = on_server(sb).iter().map(|(_, n)| n).sum();
+        if n >= 10 {
+            // SAFETY: plain kill(2) on our own child.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+            break n;
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("terraform apply finished ({status}) before it could be interrupted");
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "apply made no progress in 120s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let status = tokio::time::timeout(Duration::from_secs(120), child.wait())
+        .await
+        .context("terraform did not stop within 120s of SIGINT")??;
+    Ok((status.code(), at_signal))
+}
