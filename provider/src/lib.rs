@@ -11,6 +11,8 @@ pub mod docker;
 pub mod docs;
 pub mod drift;
 pub mod framework;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gitea;
 pub mod http;
 pub mod litellm;
