@@ -1,0 +1,246 @@
+//! The bad-input table: invalid configurations, each refused with a diagnostic naming the
+//! attribute (at `validate`/`plan` time when the value is known, else at apply), and no API
+//! write made on any service.
+//!
+//! One `terraform init` for all cases; each case replaces `main.tf`.
+
+use anyhow::{bail, ensure, Result};
+use webide_acceptance_tests::{Harness, TfWorkdir};
+use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
+
+/// When the refusal must happen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// `terraform validate` already fails.
+    Validate,
+    /// `terraform plan` fails (values known only with the provider configured).
+    Plan,
+    /// `terraform apply` fails (only the server can tell), still without any write.
+    Apply,
+}
+
+struct Case {
+    name: &'static str,
+    /// Extra lines inside the provider block.
+    provider: &'static str,
+    /// Resources.
+    body: &'static str,
+    phase: Phase,
+    /// Text the diagnostic must contain (the attribute or block name).
+    expect: &'static str,
+}
+
+const fn case(name: &'static str, phase: Phase, expect: &'static str, body: &'static str) -> Case {
+    Case {
+        name,
+        provider: "",
+        body,
+        phase,
+        expect,
+    }
+}
+
+use Phase::*;
+
+fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "negative key budget",
+            Validate,
+            "max_budget",
+            r#"resource "webide_litellm_key" "k" { max_budget = -5 }"#,
+        ),
+        case(
+            "malformed budget duration",
+            Validate,
+            "budget_duration",
+            r#"resource "webide_litellm_key" "k" { budget_duration = "thirty days" }"#,
+        ),
+        case(
+            "fractional rpm limit",
+            Validate,
+            "rpm_limit",
+            r#"resource "webide_litellm_key" "k" { rpm_limit = 1.5 }"#,
+        ),
+        case(
+            "negative tpm limit",
+            Validate,
+            "tpm_limit",
+            r#"resource "webide_litellm_key" "k" { tpm_limit = -1 }"#,
+        ),
+        case(
+            "empty key alias",
+            Validate,
+            "key_alias",
+            r#"resource "webide_litellm_key" "k" { key_alias = "" }"#,
+        ),
+        case(
+            "malformed key duration",
+            Validate,
+            "duration",
+            r#"resource "webide_litellm_key" "k" { duration = "forever" }"#,
+        ),
+        case(
+            "negative parallel requests",
+            Validate,
+            "max_parallel_requests",
+            r#"resource "webide_litellm_key" "k" { max_parallel_requests = -3 }"#,
+        ),
+        case(
+            "negative team budget",
+            Validate,
+            "max_budget",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias = "t"
+  max_budget = -1
+}"#,
+        ),
+        case(
+            "empty team alias",
+            Validate,
+            "team_alias",
+            r#"resource "webide_litellm_team" "t" { team_alias = "" }"#,
+        ),
+        case(
+            "malformed team budget duration",
+            Validate,
+            "budget_duration",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias      = "t"
+  budget_duration = "monthly"
+}"#,
+        ),
+        Case {
+            name: "wrong URL scheme",
+            provider: r#"litellm {
+    url        = "ftp://127.0.0.1:4000"
+    master_key = "sk-x"
+  }"#,
+            body: r#"resource "webide_litellm_team" "t" { team_alias = "t" }"#,
+            phase: Validate,
+            expect: "url",
+        },
+        Case {
+            name: "URL without host",
+            provider: r#"litellm {
+    url        = "http://"
+    master_key = "sk-x"
+  }"#,
+            body: r#"resource "webide_litellm_team" "t" { team_alias = "t" }"#,
+            phase: Validate,
+            expect: "url",
+        },
+        Case {
+            name: "expired or wrong master key",
+            provider: r#"litellm {
+    master_key = "sk-expired-or-wrong"
+  }"#,
+            body: r#"resource "webide_litellm_team" "t" { team_alias = "t" }"#,
+            phase: Apply,
+            expect: "litellm",
+        },
+        Case {
+            name: "missing CA file",
+            provider: r#"litellm {
+    ca_file = "/nonexistent/ca.pem"
+  }"#,
+            body: r#"resource "webide_litellm_team" "t" { team_alias = "t" }"#,
+            phase: Plan,
+            expect: "ca_file",
+        },
+    ]
+}
+
+fn render(c: &Case) -> String {
+    format!(
+        "terraform {{\n  required_providers {{\n    webide = {{ source = \"webide/webide\" }}\n  }}\n}}\n\nprovider \"webide\" {{\n  {}\n}}\n\n{}\n",
+        c.provider, c.body
+    )
+}
+
+/// Total objects on every simulator.
+fn objects(sb: &RunningSandbox) -> usize {
+    let l = sb.litellm_store().snapshot();
+    l.keys.len() + l.teams.len()
+}
+
+async fn run_case(wd: &TfWorkdir, c: &Case) -> Result<String> {
+    wd.write("main.tf", &render(c))?;
+    let validate = wd.run_unchecked(&["validate", "-no-color"]).await?;
+    if c.phase == Validate {
+        ensure!(!validate.success(), "validate accepted it");
+        return Ok(validate.stderr + &validate.stdout);
+    }
+    ensure!(
+        validate.success(),
+        "validate refused it, expected {:?}: {}",
+        c.phase,
+        validate.stderr
+    );
+    let plan = wd
+        .run_unchecked(&["plan", "-no-color", "-input=false"])
+        .await?;
+    if c.phase == Plan {
+        ensure!(!plan.success(), "plan accepted it");
+        return Ok(plan.stderr + &plan.stdout);
+    }
+    ensure!(
+        plan.success(),
+        "plan refused it, expected apply: {}",
+        plan.stderr
+    );
+    let apply = wd.apply_expect_failure().await?;
+    Ok(apply.stderr + &apply.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let h = Harness::new()?;
+    let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
+    let mut wd = h.workdir()?;
+    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
+    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
+    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
+    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
+    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
+    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
+    wd.set_env("CODER_URL", &sb.coder_url);
+    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.write("main.tf", &render(&cases()[0]))?;
+    wd.init().await?;
+
+    let before = objects(&sb);
+    let mut failures = Vec::new();
+    let all = cases();
+    for c in &all {
+        match run_case(&wd, c).await {
+            Ok(text) if text.contains(c.expect) => {
+                let first = text
+                    .lines()
+                    .find(|l| l.starts_with("Error:") || l.starts_with("│ Error:"))
+                    .unwrap_or("")
+                    .trim();
+                println!("ok   {:<32} {:?}: {first}", c.name, c.phase);
+            }
+            Ok(text) => failures.push(format!(
+                "{}: the diagnostic does not name {:?}:\n{text}",
+                c.name, c.expect
+            )),
+            Err(e) => failures.push(format!("{}: {e:#}", c.name)),
+        }
+        if objects(&sb) != before {
+            failures.push(format!("{}: an API write was made", c.name));
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} cases failed:\n{}",
+            failures.len(),
+            all.len(),
+            failures.join("\n\n")
+        );
+    }
+    println!("{} invalid configurations refused", all.len());
+    Ok(())
+}
