@@ -1,30 +1,156 @@
-//! Gitea (API v1): API client and resources. (Scaffold: connection only so far.)
+//! Gitea (API v1): users with the `restricted` flag and the organizations, teams, repositories
+//! and collaborator grants restricted users need. Everything goes through the admin API — never
+//! through Gitea's database.
+
+pub mod collaborator;
+pub mod org;
+pub mod repository;
+pub mod team;
+pub mod user;
 
 use std::sync::Arc;
 
-use crate::framework::{DataSource, Resource, StopToken};
-use crate::http::ApiClient;
-use crate::protocol::diagnostics::Diagnostics;
-use crate::protocol::schema::Block;
-use crate::protocol::value::Value;
-use crate::provider::{connect, Clients, ServiceConfig, ServiceSpec, Slot};
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value as Json};
 
-/// The provider block and its environment variables.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    block: "gitea",
-    url_env: &["GITEA_BASE_URL", "GITEA_URL"],
-    secret_attr: "token",
-    secret_env: &["GITEA_TOKEN"],
-};
+use crate::framework::validators::check_http_url;
+use crate::framework::{DataSource, Resource, StopToken};
+use crate::http::{ApiClient, ApiError, TlsOptions};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Attribute, Block, Validator};
+use crate::protocol::value::Value;
+use crate::provider::{Clients, Slot};
+
+const URL_ENV: &[&str] = &["GITEA_BASE_URL", "GITEA_URL"];
 
 /// The `gitea` block of the provider configuration.
 pub fn block() -> Block {
-    SPEC.block("Access token of a site administrator.")
+    Block::new("Connection to Gitea (a real server or the sandbox), as a site administrator: a token, or username and password.")
+        .attr(Attribute::string("url").optional().describe("Base URL, e.g. `http://localhost:3000` (the API is under `/api/v1`). Env: `GITEA_BASE_URL`, `GITEA_URL`.").validate(crate::framework::validators::HttpUrl))
+        .attr(Attribute::string("token").optional().sensitive().describe("Access token of a site administrator (scopes: admin, organization, repository, user — write). Env: `GITEA_TOKEN`."))
+        .attr(Attribute::string("username").optional().describe("Site administrator for basic auth, when no token is given. Env: `GITEA_USERNAME`."))
+        .attr(Attribute::string("password").optional().sensitive().describe("Password for basic auth. Env: `GITEA_PASSWORD`."))
+        .attr(Attribute::string("ca_file").optional().describe("PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`."))
+        .attr(Attribute::bool("insecure").optional().describe("Skip TLS certificate verification. Only for throw-away test setups."))
+}
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// Builds the client from the block and the environment.
 pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> Slot<Client> {
-    connect(&SPEC, config, diags, |c| Client::new(c, stop.clone()))
+    let b = config.get("gitea");
+    let names = [
+        "url", "token", "username", "password", "ca_file", "insecure",
+    ];
+    if b.is_unknown() || names.iter().any(|n| b.get(n).is_unknown()) {
+        return Slot::Pending;
+    }
+    let val = |attr: &str, env: &[&str]| {
+        b.get(attr)
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| env_first(env))
+    };
+    let url = val("url", URL_ENV);
+    let token = val("token", &["GITEA_TOKEN"]);
+    let basic = val("username", &["GITEA_USERNAME"]).zip(val("password", &["GITEA_PASSWORD"]));
+    let auth = match (token, basic) {
+        (Some(t), _) => format!("token {t}"),
+        (None, Some((u, p))) => format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        ),
+        (None, None) => {
+            return Slot::Missing(
+                "set `gitea { url = ..., token = ... }` (or username + password) in the provider block, or GITEA_BASE_URL and GITEA_TOKEN".into(),
+            )
+        }
+    };
+    let Some(url) = url else {
+        return Slot::Missing("set `gitea { url = ... }` or GITEA_BASE_URL".into());
+    };
+    if let Err(e) = check_http_url(&url) {
+        diags.push_attr_error(
+            AttrPath::root("gitea").attr("url"),
+            "Invalid service URL",
+            e,
+        );
+        return Slot::Missing(format!("invalid gitea url: {url}"));
+    }
+    let tls = TlsOptions {
+        ca_file: b
+            .get("ca_file")
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
+        insecure: b.get("insecure").as_bool().unwrap_or(false),
+    };
+    match ApiClient::new(
+        "gitea",
+        &url,
+        &[("Authorization", auth)],
+        &tls,
+        stop.clone(),
+    ) {
+        Ok(api) => Slot::Ready(Client { api }),
+        Err(e) => {
+            diags.push_attr_error(
+                AttrPath::root("gitea"),
+                "Invalid gitea configuration",
+                format!("{e:#}"),
+            );
+            Slot::Missing(format!("{e:#}"))
+        }
+    }
+}
+
+/// The resources of this service.
+pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
+    vec![
+        Arc::new(user::UserResource),
+        Arc::new(org::OrgResource),
+        Arc::new(team::TeamResource),
+        Arc::new(repository::RepositoryResource),
+        Arc::new(collaborator::CollaboratorResource),
+    ]
+}
+
+/// The data sources of this service.
+pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
+    vec![]
+}
+
+/// Gitea's rule for user, organization and repository names.
+pub struct GiteaName;
+
+impl Validator for GiteaName {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(s) = value.as_str() else { return };
+        let punct = |c: char| "-_.".contains(c);
+        let ok = !s.is_empty()
+            && s.len() <= 40
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || punct(c))
+            && !s.starts_with(punct)
+            && !s.ends_with(punct)
+            && !s.contains("..")
+            && !s.contains("--")
+            && !s.contains("__");
+        if !ok {
+            diags.push_attr_error(
+                path.clone(),
+                format!("Invalid value for {path}"),
+                format!("{s:?} is not a valid Gitea name: letters, digits, '-', '_' and '.', at most 40, not starting or ending with a symbol, no doubled symbols"),
+            );
+        }
+    }
+    fn description(&self) -> String {
+        "a Gitea name (letters, digits, `-`, `_`, `.`; at most 40)".into()
+    }
 }
 
 /// The API client.
@@ -33,29 +159,296 @@ pub struct Client {
     api: ApiClient,
 }
 
-impl Client {
-    pub fn new(c: &ServiceConfig, stop: StopToken) -> anyhow::Result<Client> {
-        let api = ApiClient::new(
-            "gitea",
-            &c.url,
-            &[("Authorization", format!("Bearer {}", c.secret))],
-            &c.tls,
-            stop,
-        )?;
-        Ok(Client { api })
+/// `None` for 404.
+fn found(r: Result<Json, ApiError>) -> Result<Option<Json>, ApiError> {
+    match r {
+        Ok(j) => Ok(Some(j)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
+}
 
+/// Ok for 404 (already gone).
+fn gone_ok(r: Result<Json, ApiError>) -> Result<(), ApiError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn seg(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c.to_string(),
+            other => format!("%{:02X}", other as u32),
+        })
+        .collect()
+}
+
+impl Client {
     pub fn api(&self) -> &ApiClient {
         &self.api
     }
+
+    async fn get(&self, path: &str) -> Result<Option<Json>, ApiError> {
+        found(self.api.get(&format!("/api/v1{path}"), &[]).await)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Json,
+        idempotent: bool,
+    ) -> Result<Json, ApiError> {
+        self.api
+            .call(
+                method,
+                &format!("/api/v1{path}"),
+                &[],
+                Some(body),
+                idempotent,
+            )
+            .await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        gone_ok(
+            self.api
+                .call(Method::DELETE, &format!("/api/v1{path}"), &[], None, true)
+                .await,
+        )
+    }
+
+    /// Every page of a list endpoint.
+    async fn list_all(&self, path: &str) -> Result<Vec<Json>, ApiError> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let got = self
+                .api
+                .get(
+                    &format!("/api/v1{path}"),
+                    &[("page", page.to_string()), ("limit", "50".to_string())],
+                )
+                .await?;
+            let items = got.as_array().cloned().unwrap_or_default();
+            let n = items.len();
+            out.extend(items);
+            if n < 50 || page > 1000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn user(&self, username: &str) -> Result<Option<Json>, ApiError> {
+        self.get(&format!("/users/{}", seg(username))).await
+    }
+    pub async fn create_user(&self, body: &Json) -> Result<Json, ApiError> {
+        self.send(Method::POST, "/admin/users", body, false).await
+    }
+    pub async fn edit_user(&self, username: &str, body: &Json) -> Result<Json, ApiError> {
+        self.send(
+            Method::PATCH,
+            &format!("/admin/users/{}", seg(username)),
+            body,
+            true,
+        )
+        .await
+    }
+    pub async fn delete_user(&self, username: &str) -> Result<(), ApiError> {
+        self.delete(&format!("/admin/users/{}", seg(username)))
+            .await
+    }
+
+    pub async fn org(&self, name: &str) -> Result<Option<Json>, ApiError> {
+        self.get(&format!("/orgs/{}", seg(name))).await
+    }
+    pub async fn create_org(&self, body: &Json) -> Result<Json, ApiError> {
+        self.send(Method::POST, "/orgs", body, false).await
+    }
+    pub async fn edit_org(&self, name: &str, body: &Json) -> Result<Json, ApiError> {
+        self.send(Method::PATCH, &format!("/orgs/{}", seg(name)), body, true)
+            .await
+    }
+    pub async fn delete_org(&self, name: &str) -> Result<(), ApiError> {
+        self.delete(&format!("/orgs/{}", seg(name))).await
+    }
+
+    pub async fn teams(&self, org: &str) -> Result<Vec<Json>, ApiError> {
+        self.list_all(&format!("/orgs/{}/teams", seg(org))).await
+    }
+    pub async fn team(&self, id: i64) -> Result<Option<Json>, ApiError> {
+        self.get(&format!("/teams/{id}")).await
+    }
+    pub async fn create_team(&self, org: &str, body: &Json) -> Result<Json, ApiError> {
+        self.send(
+            Method::POST,
+            &format!("/orgs/{}/teams", seg(org)),
+            body,
+            false,
+        )
+        .await
+    }
+    pub async fn edit_team(&self, id: i64, body: &Json) -> Result<Json, ApiError> {
+        self.send(Method::PATCH, &format!("/teams/{id}"), body, true)
+            .await
+    }
+    pub async fn delete_team(&self, id: i64) -> Result<(), ApiError> {
+        self.delete(&format!("/teams/{id}")).await
+    }
+    pub async fn team_members(&self, id: i64) -> Result<Vec<String>, ApiError> {
+        Ok(names(
+            &self.list_all(&format!("/teams/{id}/members")).await?,
+            "login",
+        ))
+    }
+    pub async fn team_member(&self, id: i64, user: &str, add: bool) -> Result<(), ApiError> {
+        let path = format!("/teams/{id}/members/{}", seg(user));
+        if add {
+            self.send(Method::PUT, &path, &json!({}), true)
+                .await
+                .map(|_| ())
+        } else {
+            self.delete(&path).await
+        }
+    }
+    pub async fn team_repos(&self, id: i64) -> Result<Vec<String>, ApiError> {
+        Ok(names(
+            &self.list_all(&format!("/teams/{id}/repos")).await?,
+            "name",
+        ))
+    }
+    pub async fn team_repo(
+        &self,
+        id: i64,
+        org: &str,
+        repo: &str,
+        add: bool,
+    ) -> Result<(), ApiError> {
+        let path = format!("/teams/{id}/repos/{}/{}", seg(org), seg(repo));
+        if add {
+            self.send(Method::PUT, &path, &json!({}), true)
+                .await
+                .map(|_| ())
+        } else {
+            self.delete(&path).await
+        }
+    }
+
+    pub async fn repo(&self, owner: &str, name: &str) -> Result<Option<Json>, ApiError> {
+        self.get(&format!("/repos/{}/{}", seg(owner), seg(name)))
+            .await
+    }
+    /// Creates a repository for an organization or (as admin) for a user.
+    pub async fn create_repo(&self, owner: &str, body: &Json) -> Result<Json, ApiError> {
+        let path = if self.org(owner).await?.is_some() {
+            format!("/orgs/{}/repos", seg(owner))
+        } else {
+            format!("/admin/users/{}/repos", seg(owner))
+        };
+        self.send(Method::POST, &path, body, false).await
+    }
+    pub async fn edit_repo(&self, owner: &str, name: &str, body: &Json) -> Result<Json, ApiError> {
+        self.send(
+            Method::PATCH,
+            &format!("/repos/{}/{}", seg(owner), seg(name)),
+            body,
+            true,
+        )
+        .await
+    }
+    pub async fn delete_repo(&self, owner: &str, name: &str) -> Result<(), ApiError> {
+        self.delete(&format!("/repos/{}/{}", seg(owner), seg(name)))
+            .await
+    }
+
+    /// The collaborator's permission, `None` when the user is not a collaborator.
+    pub async fn collaborator(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let base = format!(
+            "/repos/{}/{}/collaborators/{}",
+            seg(owner),
+            seg(repo),
+            seg(user)
+        );
+        if self.get(&base).await?.is_none() {
+            return Ok(None);
+        }
+        let p = self.get(&format!("{base}/permission")).await?;
+        Ok(p.and_then(|p| {
+            p.get("permission")
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        }))
+    }
+    pub async fn set_collaborator(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+        permission: &str,
+    ) -> Result<(), ApiError> {
+        let path = format!(
+            "/repos/{}/{}/collaborators/{}",
+            seg(owner),
+            seg(repo),
+            seg(user)
+        );
+        self.send(Method::PUT, &path, &json!({"permission": permission}), true)
+            .await
+            .map(|_| ())
+    }
+    pub async fn remove_collaborator(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<(), ApiError> {
+        self.delete(&format!(
+            "/repos/{}/{}/collaborators/{}",
+            seg(owner),
+            seg(repo),
+            seg(user)
+        ))
+        .await
+    }
 }
 
-/// The resources of this service.
-pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
-    vec![]
+fn names(items: &[Json], key: &str) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|i| i.get(key).and_then(Json::as_str).map(str::to_string))
+        .collect()
 }
 
-/// The data sources of this service.
-pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
-    vec![]
+/// A diagnostic for a failed call, naming the attribute (one of `attrs`, the resource's own)
+/// Gitea's message points at.
+pub(crate) fn api_error(what: &str, action: &str, attrs: &[&str], e: ApiError) -> Diagnostics {
+    let msg = e.to_string();
+    let lower = msg.to_lowercase();
+    let attr = [
+        ("[email]", "email"),
+        ("e-mail", "email"),
+        ("[username]", "username"),
+        ("user already exists", "username"),
+        ("user already exists", "name"),
+        ("[name]", "name"),
+        ("[permission]", "permission"),
+        ("[visibility]", "visibility"),
+        ("password", "password"),
+    ]
+    .iter()
+    .find(|(needle, a)| lower.contains(needle) && attrs.contains(a))
+    .map(|(_, a)| *a);
+    let summary = format!("Could not {action} the Gitea {what}");
+    match attr {
+        Some(a) => Diagnostics::attr_error(AttrPath::root(a), summary, msg),
+        None => Diagnostics::error(summary, msg),
+    }
 }

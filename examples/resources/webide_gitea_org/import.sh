@@ -1,0 +1,1 @@
+terraform import webide_gitea_org.platform platform

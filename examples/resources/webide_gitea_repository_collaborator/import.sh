@@ -1,0 +1,1 @@
+terraform import webide_gitea_repository_collaborator.readonly platform/contractor-app/readonly

@@ -1,0 +1,22 @@
+# A contractor: restricted, so it sees only the repositories granted to it.
+resource "webide_gitea_user" "contractor1" {
+  username                  = "contractor1"
+  email                     = "contractor1@example.com"
+  full_name                 = "Contractor One"
+  password                  = var.initial_password
+  restricted                = true
+  allow_create_organization = false
+}
+
+# The app manager: unrestricted and may create organizations.
+resource "webide_gitea_user" "appmanager" {
+  username                  = "appmanager"
+  email                     = "appmanager@example.com"
+  password                  = var.initial_password
+  allow_create_organization = true
+}
+
+variable "initial_password" {
+  type      = string
+  sensitive = true
+}

@@ -1,0 +1,116 @@
+//! `webide_gitea_repository_collaborator`: one user's grant on one repository.
+
+use async_trait::async_trait;
+
+use super::api_error;
+use crate::framework::validators::OneOf;
+use crate::framework::{ApplyResult, Resource};
+use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct CollaboratorResource;
+
+fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    api_error("collaborator", action, &["permission", "username"], e)
+}
+
+fn parts(v: &Value) -> (String, String, String) {
+    let s = |k: &str| v.get(k).as_str().unwrap_or_default().to_string();
+    (s("owner"), s("repository"), s("username"))
+}
+
+fn with_permission(base: &Value, permission: &str) -> Value {
+    let mut s = base.clone();
+    let (o, r, u) = parts(base);
+    s.set("id", Value::string(format!("{o}/{r}/{u}")));
+    s.set("permission", Value::string(permission));
+    s
+}
+
+#[async_trait]
+impl Resource<Clients> for CollaboratorResource {
+    fn type_name(&self) -> &'static str {
+        "webide_gitea_repository_collaborator"
+    }
+
+    fn schema(&self) -> Schema {
+        let block = Block::new("Grants one user access to one repository — the way a restricted user sees a repository.")
+            .attr(Attribute::string("id").computed().use_state_for_unknown().describe("`owner/repository/username`. Import id."))
+            .attr(Attribute::string("owner").required().requires_replace().describe("Repository owner (user or organization)."))
+            .attr(Attribute::string("repository").required().requires_replace().describe("Repository name."))
+            .attr(Attribute::string("username").required().requires_replace().describe("The collaborator."))
+            .attr(Attribute::string("permission").default("write").validate(OneOf(&["read", "write", "admin"])).describe("Access level; changes update the grant in place."));
+        Schema::new(0, block)
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let c = data.gitea.get()?;
+        let (o, r, u) = parts(plan);
+        let p = plan.get("permission").as_str().unwrap_or("write");
+        c.set_collaborator(&o, &r, &u, p)
+            .await
+            .map_err(|e| err("add", e))?;
+        Ok(with_permission(plan, p))
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let c = data.gitea.get()?;
+        let (o, r, u) = parts(state);
+        match c.repo(&o, &r).await.map_err(|e| err("read", e))? {
+            None => return Ok(None),
+            Some(_) => {}
+        }
+        let p = c
+            .collaborator(&o, &r, &u)
+            .await
+            .map_err(|e| err("read", e))?;
+        Ok(p.map(|p| with_permission(state, &p)))
+    }
+
+    async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+        self.create(data, plan).await
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        let c = data.gitea.get()?;
+        let (o, r, u) = parts(state);
+        if c.repo(&o, &r)
+            .await
+            .map_err(|e| err("delete", e))?
+            .is_none()
+        {
+            return Ok(());
+        }
+        c.remove_collaborator(&o, &r, &u)
+            .await
+            .map_err(|e| err("remove", e))
+    }
+
+    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let c = data.gitea.get()?;
+        let bits: Vec<&str> = id.trim().split('/').collect();
+        let [o, r, u] = bits.as_slice() else {
+            return Err(Diagnostics::error(
+                "Invalid import id",
+                format!("expected `owner/repository/username`, got {id:?}"),
+            ));
+        };
+        let p = c
+            .collaborator(o, r, u)
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| {
+                Diagnostics::error(
+                    "Gitea collaborator not found",
+                    format!("{u} is not a collaborator of {o}/{r}"),
+                )
+            })?;
+        let mut s = self.schema().block.null_object();
+        s.set("owner", Value::string(*o));
+        s.set("repository", Value::string(*r));
+        s.set("username", Value::string(*u));
+        Ok(with_permission(&s, &p))
+    }
+}

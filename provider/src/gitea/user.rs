@@ -1,0 +1,213 @@
+//! `webide_gitea_user`: a Gitea account with its admin flags. Created through the admin API,
+//! then edited for the flags the create call does not take (admin, allow_create_organization,
+//! prohibit_login, active) — the seeds' `sqlite3 UPDATE user SET is_restricted=1` done right.
+
+use async_trait::async_trait;
+use serde_json::{json, Value as Json};
+
+use super::{api_error, GiteaName};
+use crate::framework::validators::{Email, OneOf};
+use crate::framework::{ApplyError, ApplyResult, Resource};
+use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct UserResource;
+
+const ATTRS: &[&str] = &["username", "email", "password", "visibility"];
+
+/// Attributes the API returns (name in state, name in Gitea's `User`).
+const READ_BACK: &[(&str, &str)] = &[
+    ("email", "email"),
+    ("full_name", "full_name"),
+    ("restricted", "restricted"),
+    ("admin", "is_admin"),
+    ("prohibit_login", "prohibit_login"),
+    ("active", "active"),
+    ("visibility", "visibility"),
+    ("login_name", "login_name"),
+    ("source_id", "source_id"),
+];
+
+fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    api_error("user", action, ATTRS, e)
+}
+
+/// State from Gitea's `User`, keeping what the API does not return (password,
+/// must_change_password, allow_create_organization).
+fn state_from_api(base: &Value, u: &Json) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::opt_int(u.get("id").and_then(Json::as_i64)));
+    s.set(
+        "username",
+        Value::opt_string(u.get("login").and_then(Json::as_str)),
+    );
+    for (attr, api) in READ_BACK {
+        let v = match u.get(*api) {
+            Some(Json::String(x)) => Value::string(x.clone()),
+            Some(Json::Bool(x)) => Value::Bool(*x),
+            Some(Json::Number(n)) => Value::opt_int(n.as_i64()),
+            _ => continue,
+        };
+        s.set(attr, v);
+    }
+    s
+}
+
+/// The EditUserOption for `plan` (login_name and source_id are required by Gitea).
+fn edit_body(plan: &Value, with_password: bool) -> Json {
+    let mut b = json!({
+        "email": plan.get("email").as_str(),
+        "full_name": plan.get("full_name").as_str().unwrap_or(""),
+        "login_name": plan.get("login_name").as_str().unwrap_or(""),
+        "source_id": plan.get("source_id").as_i64().unwrap_or(0),
+        "admin": plan.get("admin").as_bool().unwrap_or(false),
+        "restricted": plan.get("restricted").as_bool().unwrap_or(false),
+        "allow_create_organization": plan.get("allow_create_organization").as_bool().unwrap_or(true),
+        "prohibit_login": plan.get("prohibit_login").as_bool().unwrap_or(false),
+        "active": plan.get("active").as_bool().unwrap_or(true),
+        "must_change_password": plan.get("must_change_password").as_bool().unwrap_or(false),
+        "visibility": plan.get("visibility").as_str().unwrap_or("public"),
+    });
+    if with_password {
+        if let Some(p) = plan.get("password").as_str() {
+            b["password"] = json!(p);
+        }
+    }
+    b
+}
+
+#[async_trait]
+impl Resource<Clients> for UserResource {
+    fn type_name(&self) -> &'static str {
+        "webide_gitea_user"
+    }
+
+    fn schema(&self) -> Schema {
+        let block = Block::new(
+            "A Gitea user, managed through the admin API. `restricted` confines the user to the repositories granted to it \
+             (collaborator grants or teams); drift on `restricted` and `admin` shows in plan. Works against any Gitea given by URL and admin credentials.",
+        )
+        .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric user id."))
+        .attr(Attribute::string("username").required().requires_replace().validate(GiteaName).describe("Login name. Import id."))
+        .attr(Attribute::string("email").required().validate(Email).describe("Primary e-mail address (unique)."))
+        .attr(Attribute::string("full_name").default("").describe("Display name."))
+        .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters for local accounts). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
+        .attr(Attribute::bool("must_change_password").default(false).describe("Ask for a new password at next login. Gitea does not report it, so changes made elsewhere are not detected."))
+        .attr(Attribute::bool("restricted").default(false).describe("Restricted users see only repositories they own, collaborate on, or reach through a team."))
+        .attr(Attribute::bool("admin").default(false).describe("Site administrator."))
+        .attr(Attribute::bool("allow_create_organization").default(true).describe("May create organizations. Gitea does not report it, so changes made elsewhere are not detected."))
+        .attr(Attribute::bool("prohibit_login").default(false).describe("Barred from signing in."))
+        .attr(Attribute::bool("active").default(true).describe("Account activated."))
+        .attr(Attribute::string("visibility").default("public").validate(OneOf(&["public", "limited", "private"])).describe("Profile visibility."))
+        .attr(Attribute::string("login_name").default("").describe("Login name at the authentication source (for OAuth2/LDAP users)."))
+        .attr(Attribute::number("source_id").default(0i64).describe("Authentication source id; 0 = local (password) account."));
+        Schema::new(0, block)
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let local = config.get("source_id").as_i64().unwrap_or(0) == 0;
+        if let Some(p) = config.get("password").as_str() {
+            if local && p.chars().count() < 8 {
+                diags.push_attr_error(
+                    crate::protocol::diagnostics::AttrPath::root("password"),
+                    "Invalid value for password",
+                    "Gitea requires at least 8 characters",
+                );
+            }
+        }
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let c = data.gitea.get()?;
+        let username = plan
+            .get("username")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let body = json!({
+            "username": username,
+            "email": plan.get("email").as_str(),
+            "full_name": plan.get("full_name").as_str().unwrap_or(""),
+            "password": plan.get("password").as_str().unwrap_or(""),
+            "login_name": plan.get("login_name").as_str().unwrap_or(""),
+            "source_id": plan.get("source_id").as_i64().unwrap_or(0),
+            "must_change_password": plan.get("must_change_password").as_bool().unwrap_or(false),
+            "restricted": plan.get("restricted").as_bool().unwrap_or(false),
+            "visibility": plan.get("visibility").as_str().unwrap_or("public"),
+            "send_notify": false,
+        });
+        let created = match c.create_user(&body).await {
+            Ok(u) => u,
+            Err(e) if e.status().is_none() => {
+                // The answer was lost: adopt the user if the create went through.
+                match c.user(&username).await.map_err(|e2| err("look up", e2))? {
+                    Some(u)
+                        if u.get("email").and_then(Json::as_str) == plan.get("email").as_str() =>
+                    {
+                        u
+                    }
+                    _ => return Err(err("create", e).into()),
+                }
+            }
+            Err(e) => return Err(err("create", e).into()),
+        };
+        let state = state_from_api(plan, &created);
+        // The flags the create call ignores, set by an edit. If it fails, the user exists:
+        // record it so the next apply converges.
+        let edited = c
+            .edit_user(&username, &edit_body(plan, false))
+            .await
+            .map_err(|e| ApplyError::with_state(err("set the flags of", e), state.clone()))?;
+        Ok(state_from_api(plan, &edited))
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let c = data.gitea.get()?;
+        let Some(username) = state.get("username").as_str() else {
+            return Ok(None);
+        };
+        let u = c.user(username).await.map_err(|e| err("read", e))?;
+        Ok(u.map(|u| state_from_api(state, &u)))
+    }
+
+    async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+        let c = data.gitea.get()?;
+        let username = prior.get("username").as_str().unwrap_or_default();
+        let password_changed = !plan.get("password").equals(prior.get("password"));
+        let u = c
+            .edit_user(username, &edit_body(plan, password_changed))
+            .await
+            .map_err(|e| err("update", e))?;
+        Ok(state_from_api(plan, &u))
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        let c = data.gitea.get()?;
+        if let Some(u) = state.get("username").as_str() {
+            c.delete_user(u).await.map_err(|e| err("delete", e))?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let c = data.gitea.get()?;
+        let u = c
+            .user(id.trim())
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| Diagnostics::error("Gitea user not found", format!("no user {id:?}")))?;
+        let mut base = self.schema().block.null_object();
+        for (attr, v) in [
+            ("full_name", Value::string("")),
+            ("must_change_password", Value::Bool(false)),
+            ("allow_create_organization", Value::Bool(true)),
+            ("login_name", Value::string("")),
+            ("source_id", Value::int(0)),
+        ] {
+            base.set(attr, v);
+        }
+        Ok(state_from_api(&base, &u))
+    }
+}
