@@ -335,7 +335,14 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
     );
     wd.remove("dup.tf")?;
     let after = wd.show_state_json().await?;
-    let resources = |doc: &Value| doc.pointer("/values/root_module/resources").cloned();
+    let resources = |doc: &Value| -> Vec<Value> {
+        doc.pointer("/values/root_module/resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| json!([r["address"], r["values"]]))
+            .collect()
+    };
     ensure!(
         resources(&before) == resources(&after),
         "state unchanged by the failed create:\n{}\n{}",

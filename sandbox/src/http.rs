@@ -189,3 +189,43 @@ mod tests {
         assert_eq!(parse_body(b"{").unwrap_err()[0]["type"], "json_invalid");
     }
 }
+
+/// Decodes a query-string component (`+` is a space, `%XX` a byte).
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn decodes_query_components() {
+        assert_eq!(
+            super::url_decode("webide%3A+groups%20claim"),
+            "webide: groups claim"
+        );
+        assert_eq!(super::url_decode("a%2"), "a%2");
+        assert_eq!(super::url_decode("%zz%41"), "%zzA");
+    }
+}

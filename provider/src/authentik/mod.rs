@@ -1,11 +1,22 @@
-//! Authentik (API v3): API client and resources. (Scaffold: connection only so far.)
+//! Authentik (API v3): users, groups (the platform's RBAC groups), OAuth2 scope mappings,
+//! OAuth2 providers and applications (SSO for Coder, Gitea, MinIO), and flows by slug.
+
+pub mod application;
+pub mod flow;
+pub mod group;
+pub mod oauth2_provider;
+pub mod scope_mapping;
+pub mod user;
 
 use std::sync::Arc;
 
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
 use crate::framework::{DataSource, Resource, StopToken};
-use crate::http::ApiClient;
-use crate::protocol::diagnostics::Diagnostics;
-use crate::protocol::schema::Block;
+use crate::http::{ApiClient, ApiError};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Block, Validator};
 use crate::protocol::value::Value;
 use crate::provider::{connect, Clients, ServiceConfig, ServiceSpec, Slot};
 
@@ -19,7 +30,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 /// The `authentik` block of the provider configuration.
 pub fn block() -> Block {
-    SPEC.block("API token (Directory > Tokens, intent API).")
+    SPEC.block("API token of an administrator (Directory > Tokens, intent API).")
 }
 
 /// Builds the client from the block and the environment.
@@ -27,11 +38,35 @@ pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> S
     connect(&SPEC, config, diags, |c| Client::new(c, stop.clone()))
 }
 
+/// The resources of this service.
+pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
+    vec![
+        Arc::new(user::UserResource),
+        Arc::new(group::GroupResource),
+        Arc::new(scope_mapping::ScopeMappingResource),
+        Arc::new(oauth2_provider::OAuth2ProviderResource),
+        Arc::new(application::ApplicationResource),
+    ]
+}
+
+/// The data sources of this service.
+pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
+    vec![Arc::new(flow::FlowDataSource)]
+}
+
 /// The API client.
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
 }
+
+/// Collection paths.
+pub const USERS: &str = "/api/v3/core/users/";
+pub const GROUPS: &str = "/api/v3/core/groups/";
+pub const SCOPE_MAPPINGS: &str = "/api/v3/propertymappings/provider/scope/";
+pub const OAUTH2_PROVIDERS: &str = "/api/v3/providers/oauth2/";
+pub const APPLICATIONS: &str = "/api/v3/core/applications/";
+pub const FLOWS: &str = "/api/v3/flows/instances/";
 
 impl Client {
     pub fn new(c: &ServiceConfig, stop: StopToken) -> anyhow::Result<Client> {
@@ -48,14 +83,185 @@ impl Client {
     pub fn api(&self) -> &ApiClient {
         &self.api
     }
+
+    /// Every row of a collection matching `query` (all pages).
+    pub async fn list(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<Json>, ApiError> {
+        let mut out = Vec::new();
+        for page in 1..=1000 {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("page", page.to_string()));
+            q.push(("page_size", "100".into()));
+            let got = self.api.get(path, &q).await?;
+            out.extend(got["results"].as_array().cloned().unwrap_or_default());
+            if got
+                .pointer("/pagination/next")
+                .and_then(Json::as_i64)
+                .unwrap_or(0)
+                == 0
+            {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The row whose `field` equals `value`, if any.
+    pub async fn find(
+        &self,
+        path: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<Json>, ApiError> {
+        let rows = self.list(path, &[(field, value.to_string())]).await?;
+        Ok(rows
+            .into_iter()
+            .find(|r| r.get(field).and_then(Json::as_str) == Some(value)))
+    }
+
+    /// GET `path{key}/`; `None` for 404.
+    pub async fn get(&self, path: &str, key: &str) -> Result<Option<Json>, ApiError> {
+        match self.api.get(&format!("{path}{key}/"), &[]).await {
+            Ok(j) => Ok(Some(j)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn create(&self, path: &str, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(Method::POST, path, &[], Some(body), false)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: &Json) -> Result<Json, ApiError> {
+        self.api
+            .call(
+                Method::PATCH,
+                &format!("{path}{key}/"),
+                &[],
+                Some(body),
+                true,
+            )
+            .await
+    }
+
+    /// DELETE; a row already gone is not an error.
+    pub async fn delete(&self, path: &str, key: &str) -> Result<(), ApiError> {
+        match self
+            .api
+            .call(Method::DELETE, &format!("{path}{key}/"), &[], None, true)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn set_password(&self, user_pk: i64, password: &str) -> Result<(), ApiError> {
+        self.api
+            .call(
+                Method::POST,
+                &format!("{USERS}{user_pk}/set_password/"),
+                &[],
+                Some(&json!({ "password": password })),
+                true,
+            )
+            .await
+            .map(|_| ())
+    }
 }
 
-/// The resources of this service.
-pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
-    vec![]
+/// Creates a row; when the answer is lost, adopts the row found by its natural key.
+pub(crate) async fn create_or_adopt(
+    c: &Client,
+    path: &str,
+    body: &Json,
+    natural_key: &str,
+) -> Result<Json, ApiError> {
+    match c.create(path, body).await {
+        Ok(row) => Ok(row),
+        Err(e) if e.status().is_none() => {
+            let value = body[natural_key].as_str().unwrap_or_default();
+            match c.find(path, natural_key, value).await? {
+                Some(row) => Ok(row),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// The data sources of this service.
-pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
-    vec![]
+/// A diagnostic for a failed call; a 400 naming a field points at the matching attribute
+/// (`fields` maps API field -> attribute).
+pub(crate) fn api_error(
+    what: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    e: ApiError,
+) -> Diagnostics {
+    let summary = format!("Could not {action} the Authentik {what}");
+    let attr = e
+        .body()
+        .and_then(Json::as_object)
+        .and_then(|o| fields.iter().find(|(api, _)| o.contains_key(*api)))
+        .map(|(_, attr)| *attr);
+    match attr {
+        Some(a) => Diagnostics::attr_error(AttrPath::root(a), summary, e.to_string()),
+        None => Diagnostics::error(summary, e.to_string()),
+    }
+}
+
+/// A JSON-object-valued attribute given as a string (`jsonencode({...})`).
+pub struct JsonObject;
+
+impl Validator for JsonObject {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            if !matches!(serde_json::from_str::<Json>(s), Ok(Json::Object(_))) {
+                diags.push_attr_error(
+                    path.clone(),
+                    format!("Invalid value for {path}"),
+                    "must be a JSON object, e.g. jsonencode({ team = \"platform\" })",
+                );
+            }
+        }
+    }
+    fn description(&self) -> String {
+        "a JSON object (use `jsonencode`)".into()
+    }
+}
+
+/// The state's JSON text when it means the same as `api` (no diff for key order or
+/// whitespace), else `api` as compact JSON.
+pub(crate) fn json_attr(state: &Value, api: Option<&Json>) -> Value {
+    let api = api.cloned().unwrap_or(json!({}));
+    if let Some(s) = state.as_str() {
+        if serde_json::from_str::<Json>(s).ok().as_ref() == Some(&api) {
+            return Value::string(s);
+        }
+    }
+    Value::string(api.to_string())
+}
+
+/// JSON for a JSON-text attribute (`{}` when null or invalid).
+pub(crate) fn parse_json_attr(v: &Value) -> Json {
+    v.as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(json!({}))
+}
+
+/// Strings of a JSON array.
+pub(crate) fn strings(j: Option<&Json>) -> Vec<String> {
+    j.and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

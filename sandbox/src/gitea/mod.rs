@@ -1,3 +1,4 @@
+#![allow(clippy::result_large_err)]
 //! Gitea 1.25 API v1 simulator: admin user management (create, then edit for the flags the
 //! create call leaves alone), organizations, teams with members and repositories,
 //! repositories and collaborators, with Gitea's visibility rules for restricted users.
@@ -440,7 +441,7 @@ impl RequestParts {
     pub fn param(&self, name: &str) -> Option<String> {
         self.query.as_deref()?.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k == name).then(|| v.replace('+', " "))
+            (k == name).then(|| crate::http::url_decode(v))
         })
     }
 }

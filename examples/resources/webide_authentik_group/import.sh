@@ -1,0 +1,1 @@
+terraform import 'webide_authentik_group.rbac["coder-admins"]' coder-admins

@@ -1,0 +1,1 @@
+terraform import webide_authentik_oauth2_provider.coder coder

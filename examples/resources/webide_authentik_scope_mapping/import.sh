@@ -1,0 +1,1 @@
+terraform import webide_authentik_scope_mapping.groups "webide: groups claim"

@@ -1,0 +1,1 @@
+terraform import webide_authentik_user.contractor1 contractor1

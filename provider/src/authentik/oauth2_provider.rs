@@ -1,0 +1,196 @@
+//! `webide_authentik_oauth2_provider`: the OAuth2/OpenID provider behind an application; its
+//! client id and secret feed the Coder, Gitea and MinIO OIDC settings.
+
+use async_trait::async_trait;
+use serde_json::{json, Value as Json};
+
+use super::{api_error, create_or_adopt, strings, OAUTH2_PROVIDERS};
+use crate::framework::validators::{NonEmpty, OneOf};
+use crate::framework::{ApplyResult, Resource};
+use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct OAuth2ProviderResource;
+
+const FIELDS: &[(&str, &str)] = &[
+    ("name", "name"),
+    ("authorization_flow", "authorization_flow"),
+    ("invalidation_flow", "invalidation_flow"),
+    ("authentication_flow", "authentication_flow"),
+    ("property_mappings", "property_mappings"),
+    ("redirect_uris", "redirect_uris"),
+    ("client_id", "client_id"),
+    ("client_type", "client_type"),
+    ("sub_mode", "sub_mode"),
+];
+
+fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    api_error("OAuth2 provider", action, FIELDS, e)
+}
+
+fn body(plan: &Value) -> Json {
+    let mode = plan
+        .get("redirect_uri_matching")
+        .as_str()
+        .unwrap_or("strict");
+    let mut b = json!({
+        "name": plan.get("name").as_str(),
+        "client_type": plan.get("client_type").as_str().unwrap_or("confidential"),
+        "authorization_flow": plan.get("authorization_flow").as_str(),
+        "invalidation_flow": plan.get("invalidation_flow").as_str(),
+        "authentication_flow": plan.get("authentication_flow").as_str(),
+        "property_mappings": plan.get("property_mappings").string_elements(),
+        "redirect_uris": plan.get("redirect_uris").string_elements().iter()
+            .map(|u| json!({"matching_mode": mode, "url": u})).collect::<Vec<_>>(),
+        "sub_mode": plan.get("sub_mode").as_str().unwrap_or("hashed_user_id"),
+        "include_claims_in_id_token": plan.get("include_claims_in_id_token").as_bool().unwrap_or(true),
+        "access_token_validity": plan.get("access_token_validity").as_str().unwrap_or("minutes=5"),
+        "signing_key": plan.get("signing_key").as_str(),
+    });
+    if let Some(id) = plan.get("client_id").as_str() {
+        b["client_id"] = json!(id);
+    }
+    b
+}
+
+fn state_from_api(base: &Value, p: &Json) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::opt_int(p["pk"].as_i64()));
+    for f in [
+        "name",
+        "client_type",
+        "client_id",
+        "authorization_flow",
+        "invalidation_flow",
+        "sub_mode",
+        "access_token_validity",
+    ] {
+        if let Some(v) = p[f].as_str() {
+            s.set(f, Value::string(v));
+        }
+    }
+    s.set(
+        "client_secret",
+        Value::opt_string(p["client_secret"].as_str()),
+    );
+    s.set(
+        "authentication_flow",
+        Value::opt_string(p["authentication_flow"].as_str()),
+    );
+    s.set("signing_key", Value::opt_string(p["signing_key"].as_str()));
+    s.set(
+        "include_claims_in_id_token",
+        Value::Bool(p["include_claims_in_id_token"].as_bool().unwrap_or(true)),
+    );
+    s.set(
+        "property_mappings",
+        Value::string_set(strings(p.get("property_mappings"))),
+    );
+    let uris: Vec<&Json> = p["redirect_uris"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    s.set(
+        "redirect_uris",
+        Value::string_list(uris.iter().filter_map(|u| u["url"].as_str())),
+    );
+    if let Some(mode) = uris.first().and_then(|u| u["matching_mode"].as_str()) {
+        s.set("redirect_uri_matching", Value::string(mode));
+    }
+    s.set(
+        "application_slug",
+        Value::opt_string(
+            p["assigned_application_slug"]
+                .as_str()
+                .filter(|x| !x.is_empty()),
+        ),
+    );
+    s
+}
+
+#[async_trait]
+impl Resource<Clients> for OAuth2ProviderResource {
+    fn type_name(&self) -> &'static str {
+        "webide_authentik_oauth2_provider"
+    }
+
+    fn schema(&self) -> Schema {
+        let block = Block::new("An Authentik OAuth2/OpenID provider. `client_id` and `client_secret` (sensitive) go into the service's OIDC settings; the seeds need both the https :7443 and the http :7080 callback in `redirect_uris`.")
+            .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric pk (`webide_authentik_application.provider_id`). Import id: the pk or the name."))
+            .attr(Attribute::string("name").required().validate(NonEmpty).describe("Name (unique)."))
+            .attr(Attribute::string("client_type").default("confidential").validate(OneOf(&["confidential", "public"])).describe("Confidential clients have a secret."))
+            .attr(Attribute::string("client_id").optional().computed().use_state_for_unknown().describe("Client id; generated by Authentik when not set."))
+            .attr(Attribute::string("client_secret").computed().sensitive().use_state_for_unknown().describe("Client secret generated by Authentik."))
+            .attr(Attribute::string_list("redirect_uris").required().describe("Allowed redirect URIs, e.g. `https://host.docker.internal:7443/api/v2/users/oidc/callback`."))
+            .attr(Attribute::string("redirect_uri_matching").default("strict").validate(OneOf(&["strict", "regex"])).describe("How redirect URIs are matched."))
+            .attr(Attribute::string("authorization_flow").required().describe("Authorization flow UUID (`data.webide_authentik_flow`)."))
+            .attr(Attribute::string("invalidation_flow").required().describe("Invalidation (logout) flow UUID."))
+            .attr(Attribute::string("authentication_flow").optional().describe("Authentication flow UUID (default: the brand's)."))
+            .attr(Attribute::string_set("property_mappings").default(Value::string_set(Vec::<String>::new())).describe("Scope mapping UUIDs (e.g. openid, email, profile and a `groups` mapping)."))
+            .attr(Attribute::string("sub_mode").default("hashed_user_id").validate(OneOf(&["hashed_user_id", "user_id", "user_uuid", "user_username", "user_email", "user_upn"])).describe("What the `sub` claim holds."))
+            .attr(Attribute::bool("include_claims_in_id_token").default(true).describe("Put scope claims in the ID token."))
+            .attr(Attribute::string("access_token_validity").default("minutes=5").describe("Access token lifetime, e.g. `minutes=5`."))
+            .attr(Attribute::string("signing_key").optional().describe("Certificate keypair UUID for signing (null: HS256 with the client secret)."))
+            .attr(Attribute::string("application_slug").computed().describe("Slug of the application using it."));
+        Schema::new(0, block)
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let c = data.authentik.get()?;
+        let p = create_or_adopt(c, OAUTH2_PROVIDERS, &body(plan), "name")
+            .await
+            .map_err(|e| err("create", e))?;
+        Ok(state_from_api(plan, &p))
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let c = data.authentik.get()?;
+        let Some(pk) = state.get("id").as_i64() else {
+            return Ok(None);
+        };
+        Ok(c.get(OAUTH2_PROVIDERS, &pk.to_string())
+            .await
+            .map_err(|e| err("read", e))?
+            .map(|p| state_from_api(state, &p)))
+    }
+
+    async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+        let c = data.authentik.get()?;
+        let pk = prior.get("id").as_i64().unwrap_or_default();
+        let p = c
+            .patch(OAUTH2_PROVIDERS, &pk.to_string(), &body(plan))
+            .await
+            .map_err(|e| err("update", e))?;
+        Ok(state_from_api(plan, &p))
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        let c = data.authentik.get()?;
+        if let Some(pk) = state.get("id").as_i64() {
+            c.delete(OAUTH2_PROVIDERS, &pk.to_string())
+                .await
+                .map_err(|e| err("delete", e))?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let c = data.authentik.get()?;
+        let id = id.trim();
+        let p = if id.chars().all(|ch| ch.is_ascii_digit()) && !id.is_empty() {
+            c.get(OAUTH2_PROVIDERS, id).await
+        } else {
+            c.find(OAUTH2_PROVIDERS, "name", id).await
+        }
+        .map_err(|e| err("import", e))?
+        .ok_or_else(|| {
+            Diagnostics::error(
+                "Authentik OAuth2 provider not found",
+                format!("no provider {id:?}"),
+            )
+        })?;
+        Ok(state_from_api(&self.schema().block.null_object(), &p))
+    }
+}
