@@ -1,0 +1,1 @@
+terraform import webide_compose_network.coder coder-network

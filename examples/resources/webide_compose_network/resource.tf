@@ -1,0 +1,3 @@
+resource "webide_compose_network" "coder" {
+  name = "coder-network"
+}

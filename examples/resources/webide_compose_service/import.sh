@@ -1,0 +1,1 @@
+terraform import webide_compose_service.coder coder-server

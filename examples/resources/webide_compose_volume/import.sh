@@ -1,0 +1,1 @@
+terraform import webide_compose_volume.postgres postgres-data

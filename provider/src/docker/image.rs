@@ -1,0 +1,288 @@
+//! `webide_compose_image`: an image built from a context directory (Dockerfile + build args,
+//! rebuilt when a file of the context changes) or pulled by name.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bollard::auth::DockerCredentials;
+use bollard::image::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::{engine_error, is_not_found, replace_on_change};
+use crate::framework::validators::NonEmpty;
+use crate::framework::{ApplyResult, PlanContext, Resource};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct ImageResource;
+
+const CONFIG: &[&str] = &[
+    "name",
+    "context",
+    "dockerfile",
+    "build_args",
+    "context_hash",
+    "registry_username",
+];
+
+/// Every regular file under `dir`, sorted, relative.
+fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let t = e.file_type()?;
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push(
+                    e.path()
+                        .strip_prefix(dir)
+                        .unwrap_or(&e.path())
+                        .to_path_buf(),
+                );
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// SHA-256 over the names, modes and contents of the context's files.
+pub fn context_hash(dir: &Path) -> std::io::Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut h = Sha256::new();
+    for f in files(dir)? {
+        let p = dir.join(&f);
+        h.update(f.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(std::fs::metadata(&p)?.permissions().mode().to_be_bytes());
+        h.update(std::fs::read(&p)?);
+        h.update([0]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The context as a tar archive, written through a temporary file.
+fn tar_context(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let tmp = tempfile::tempfile()?;
+    let mut b = tar::Builder::new(tmp);
+    b.mode(tar::HeaderMode::Deterministic);
+    for f in files(dir)? {
+        b.append_path_with_name(dir.join(&f), &f)?;
+    }
+    let mut file = b.into_inner()?;
+    file.flush()?;
+    use std::io::{Read, Seek};
+    file.rewind()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[async_trait]
+impl Resource<Clients> for ImageResource {
+    fn type_name(&self) -> &'static str {
+        "webide_compose_image"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            0,
+            Block::new("A Docker image: built from `context` (a directory with a Dockerfile; a changed file shows as a rebuild in plan), or pulled by `name` when `context` is null.")
+                .attr(Attribute::string("name").required().validate(NonEmpty).describe("Image reference, e.g. `contractor-workspace:latest` (the tag of a build)."))
+                .attr(Attribute::string("context").optional().describe("Build context directory."))
+                .attr(Attribute::string("dockerfile").default("Dockerfile").describe("Dockerfile path inside the context."))
+                .attr(Attribute::string_map("build_args").default(Value::Map(Default::default())).describe("Build arguments."))
+                .attr(Attribute::string("registry_username").optional().describe("Registry user for a pull."))
+                .attr(Attribute::string("registry_password").optional().sensitive().describe("Registry password or token for a pull."))
+                .attr(Attribute::bool("keep_locally").default(false).describe("Keep the image on destroy."))
+                .attr(Attribute::string("context_hash").computed().describe("SHA-256 of the context's files (computed at plan)."))
+                .attr(Attribute::string("image_id").computed().use_state_for_unknown().describe("Image id (`sha256:...`).")),
+        )
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(ctx) = config.get("context").as_str() {
+            let p = Path::new(ctx);
+            if !p.is_dir() {
+                diags.push_attr_error(
+                    AttrPath::root("context"),
+                    "Invalid value for context",
+                    format!("{ctx} is not a directory"),
+                );
+            } else if let Some(df) = config.get("dockerfile").as_str().or(Some("Dockerfile")) {
+                if !p.join(df).is_file() {
+                    diags.push_attr_error(
+                        AttrPath::root("dockerfile"),
+                        "Invalid value for dockerfile",
+                        format!("{df} not found in {ctx}"),
+                    );
+                }
+            }
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        _d: Option<&Clients>,
+        ctx: &mut PlanContext<'_>,
+    ) -> Result<(), Diagnostics> {
+        let hash = match ctx.config.get("context").as_str() {
+            Some(dir) => match context_hash(Path::new(dir)) {
+                Ok(h) => Value::string(h),
+                Err(e) => {
+                    return Err(Diagnostics::attr_error(
+                        AttrPath::root("context"),
+                        "Cannot read the build context",
+                        format!("{dir}: {e}"),
+                    ));
+                }
+            },
+            None if ctx.config.get("context").is_unknown() => Value::Unknown,
+            None => Value::Null,
+        };
+        ctx.planned.set("context_hash", hash);
+        replace_on_change(ctx, CONFIG);
+        if !ctx.requires_replace.is_empty() || ctx.is_create() {
+            ctx.set_unknown("image_id");
+        }
+        Ok(())
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let d = data.docker.get()?.engine().await?;
+        let name = plan.get("name").as_str().unwrap_or_default().to_string();
+        if let Some(dir) = plan.get("context").as_str() {
+            let tar = tar_context(Path::new(dir)).map_err(|e| {
+                Diagnostics::attr_error(
+                    AttrPath::root("context"),
+                    "Cannot pack the build context",
+                    e.to_string(),
+                )
+            })?;
+            let args: HashMap<String, String> = plan
+                .get("build_args")
+                .string_entries()
+                .into_iter()
+                .collect();
+            let mut stream = d.build_image(
+                BuildImageOptions {
+                    dockerfile: plan
+                        .get("dockerfile")
+                        .as_str()
+                        .unwrap_or("Dockerfile")
+                        .to_string(),
+                    t: name.clone(),
+                    buildargs: args,
+                    rm: true,
+                    forcerm: true,
+                    labels: [(super::MANAGED_LABEL.to_string(), "true".to_string())].into(),
+                    ..Default::default()
+                },
+                None,
+                Some(tar.into()),
+            );
+            let mut log = Vec::new();
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(info) => {
+                        if let Some(s) = info.stream {
+                            log.push(s);
+                        }
+                        if let Some(e) = info.error {
+                            let tail: String = log.iter().rev().take(20).rev().cloned().collect();
+                            return Err(Diagnostics::error(
+                                format!("Docker: building {name} failed"),
+                                format!("{e}\n--- build output (tail) ---\n{tail}"),
+                            )
+                            .into());
+                        }
+                    }
+                    Err(e) => return Err(engine_error(&format!("build {name}"), e).into()),
+                }
+            }
+        } else {
+            let creds = plan
+                .get("registry_username")
+                .as_str()
+                .map(|u| DockerCredentials {
+                    username: Some(u.to_string()),
+                    password: plan.get("registry_password").as_str().map(str::to_string),
+                    ..Default::default()
+                });
+            let mut stream = d.create_image(
+                Some(CreateImageOptions {
+                    from_image: name.clone(),
+                    ..Default::default()
+                }),
+                None,
+                creds,
+            );
+            while let Some(item) = stream.next().await {
+                item.map_err(|e| engine_error(&format!("pull {name}"), e))?;
+            }
+        }
+        let img = d
+            .inspect_image(&name)
+            .await
+            .map_err(|e| engine_error("inspect the image", e))?;
+        let mut s = plan.clone();
+        s.set("image_id", Value::opt_string(img.id));
+        Ok(s)
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.docker.get()?.engine().await?;
+        match d
+            .inspect_image(state.get("name").as_str().unwrap_or_default())
+            .await
+        {
+            Ok(img) => {
+                let mut s = state.clone();
+                s.set("image_id", Value::opt_string(img.id));
+                Ok(Some(s))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(engine_error("inspect image", e)),
+        }
+    }
+
+    async fn update(&self, _data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+        // Only keep_locally and the registry password change in place.
+        Ok(plan.clone())
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        if state.get("keep_locally").as_bool() == Some(true) {
+            return Ok(());
+        }
+        let d = data.docker.get()?.engine().await?;
+        let key = state
+            .get("image_id")
+            .as_str()
+            .or(state.get("name").as_str())
+            .unwrap_or_default();
+        match d
+            .remove_image(
+                key,
+                Some(RemoveImageOptions {
+                    force: false,
+                    noprune: false,
+                }),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(engine_error("remove image", e)),
+        }
+    }
+}
