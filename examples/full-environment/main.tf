@@ -1,11 +1,12 @@
-# The Coder WebIDE platform of the seeds, declared end to end.
+# The Coder WebIDE platform of the seeds, declared end to end: containers, SSO, users,
+# repositories and AI keys.
 #
 #   terraform init && terraform apply
 #
-# Service URLs and admin credentials are variables: point them at a running platform (or at
-# the sandbox: `terraform-provider-webide sandbox`, or `scripts/main-job` which does all of
-# this for you). Container images are variables too, so the same configuration runs with the
-# upstream images on your machine and with stand-in images in CI.
+# Service URLs and admin credentials are variables: point them at the running platform (or
+# at the sandbox: `terraform-provider-webide sandbox`; `scripts/main-job` does all of this for
+# you). Container images are variables too, so the same configuration runs with the upstream
+# images on your machine and with a stand-in image in CI (`images = { standin_context = ... }`).
 
 terraform {
   required_version = ">= 1.0"
@@ -14,21 +15,73 @@ terraform {
   }
 }
 
+# One provider instance per service: each URL defaults to the container this configuration
+# runs, and the reference makes Terraform configure that instance only once the container is
+# healthy. (One instance per service, because Gitea's and Coder's containers take their OIDC
+# client secrets from Authentik objects: a single instance would be a dependency cycle.)
 provider "webide" {
+  alias = "litellm"
   litellm {
-    url        = var.litellm_url
+    url        = coalesce(var.litellm_url, "http://localhost:${webide_compose_service.litellm.port[0].external}")
     master_key = var.litellm_master_key
   }
 }
 
-locals {
-  # The seeds' people and their platform role (see examples/modules/platform-user for what
-  # each role grants in every service).
-  users = {
-    appmanager  = { name = "App Manager", email = "appmanager@example.com", role = "app_manager" }
-    contractor1 = { name = "Contractor One", email = "contractor1@example.com", role = "contractor" }
-    contractor2 = { name = "Contractor Two", email = "contractor2@example.com", role = "contractor" }
-    contractor3 = { name = "Contractor Three", email = "contractor3@example.com", role = "contractor" }
-    readonly    = { name = "Read Only", email = "readonly@example.com", role = "compliance" }
+provider "webide" {
+  alias = "authentik"
+  authentik {
+    url   = coalesce(var.authentik_url, "http://localhost:${webide_compose_service.authentik_server.port[0].external}")
+    token = var.authentik_token
   }
+}
+
+provider "webide" {
+  alias = "gitea"
+  gitea {
+    url   = coalesce(var.gitea_url, "http://localhost:${webide_compose_service.gitea.port[0].external}")
+    token = var.gitea_token
+  }
+}
+
+# The Docker Engine (DOCKER_HOST or the local socket).
+provider "webide" {
+  alias = "engine"
+}
+
+locals {
+  # The seeds' people and their platform role (see examples/modules/platform-user).
+  users = {
+    appmanager  = { name = "App Manager", role = "app_manager" }
+    contractor1 = { name = "Contractor One", role = "contractor" }
+    contractor2 = { name = "Contractor Two", role = "contractor" }
+    contractor3 = { name = "Contractor Three", role = "contractor" }
+    readonly    = { name = "Read Only", role = "compliance" }
+  }
+}
+
+module "user" {
+  source   = "../modules/platform-user"
+  for_each = local.users
+  providers = {
+    webide.authentik = webide.authentik
+    webide.gitea     = webide.gitea
+    webide.litellm   = webide.litellm
+  }
+
+  username                   = each.key
+  name                       = each.value.name
+  email                      = "${each.key}@example.com"
+  role                       = each.value.role
+  password                   = var.user_password
+  authentik_group_ids        = { for name, g in webide_authentik_group.rbac : name => g.id }
+  litellm_contractor_team_id = webide_litellm_team.contractors.id
+}
+
+# The AI gateway's contractor team: a shared budget for every contractor key.
+resource "webide_litellm_team" "contractors" {
+  provider        = webide.litellm
+  team_alias      = "contractors"
+  models          = ["claude-sonnet", "gpt-4o-mini"]
+  max_budget      = 500
+  budget_duration = "30d"
 }

@@ -5,9 +5,9 @@ variable "name_prefix" {
 }
 
 variable "litellm_url" {
-  description = "LiteLLM proxy (AI gateway) base URL."
+  description = "LiteLLM proxy (AI gateway) base URL; empty: the litellm container."
   type        = string
-  default     = "http://localhost:4000"
+  default     = ""
 }
 
 variable "litellm_master_key" {
@@ -17,9 +17,9 @@ variable "litellm_master_key" {
 }
 
 variable "authentik_url" {
-  description = "Authentik base URL."
+  description = "Authentik base URL; empty: the authentik-server container."
   type        = string
-  default     = "http://localhost:9000"
+  default     = ""
 }
 
 variable "authentik_token" {
@@ -29,9 +29,9 @@ variable "authentik_token" {
 }
 
 variable "gitea_url" {
-  description = "Gitea base URL."
+  description = "Gitea base URL; empty: the gitea container."
   type        = string
-  default     = "http://localhost:3000"
+  default     = ""
 }
 
 variable "gitea_token" {
@@ -41,9 +41,9 @@ variable "gitea_token" {
 }
 
 variable "coder_url" {
-  description = "Coder base URL (the seeds' CODER_ACCESS_URL)."
+  description = "Coder base URL (the seeds' CODER_ACCESS_URL); empty: the coder container."
   type        = string
-  default     = "http://host.docker.internal:7080"
+  default     = ""
 }
 
 variable "coder_token" {
@@ -63,4 +63,21 @@ variable "user_password" {
   type        = string
   sensitive   = true
   default     = "Password123!"
+}
+
+variable "host_port_offset" {
+  description = "Added to every published host port (7080, 3000, 9000, ...), to run beside another copy."
+  type        = number
+  default     = 0
+}
+
+variable "secrets" {
+  description = "Service secrets (database password, Authentik secret key, MinIO root password)."
+  type        = map(string)
+  sensitive   = true
+  default = {
+    postgres_password    = "change-me-postgres"
+    authentik_secret_key = "change-me-authentik-secret-key-0123456789"
+    minio_root_password  = "change-me-minio"
+  }
 }

@@ -99,14 +99,6 @@ fn state_from_api(base: &Value, p: &Json) -> Value {
     if let Some(mode) = uris.first().and_then(|u| u["matching_mode"].as_str()) {
         s.set("redirect_uri_matching", Value::string(mode));
     }
-    s.set(
-        "application_slug",
-        Value::opt_string(
-            p["assigned_application_slug"]
-                .as_str()
-                .filter(|x| !x.is_empty()),
-        ),
-    );
     s
 }
 
@@ -132,8 +124,7 @@ impl Resource<Clients> for OAuth2ProviderResource {
             .attr(Attribute::string("sub_mode").default("hashed_user_id").validate(OneOf(&["hashed_user_id", "user_id", "user_uuid", "user_username", "user_email", "user_upn"])).describe("What the `sub` claim holds."))
             .attr(Attribute::bool("include_claims_in_id_token").default(true).describe("Put scope claims in the ID token."))
             .attr(Attribute::string("access_token_validity").default("minutes=5").describe("Access token lifetime, e.g. `minutes=5`."))
-            .attr(Attribute::string("signing_key").optional().describe("Certificate keypair UUID for signing (null: HS256 with the client secret)."))
-            .attr(Attribute::string("application_slug").computed().describe("Slug of the application using it."));
+            .attr(Attribute::string("signing_key").optional().describe("Certificate keypair UUID for signing (null: HS256 with the client secret)."));
         Schema::new(0, block)
     }
 

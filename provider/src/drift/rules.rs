@@ -165,6 +165,9 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
         ("authentik_user", "groups") if !added(b, a).is_empty() => {
             high(format!("user added to groups: {}", added(b, a).join(", ")))
         }
+        ("authentik_user", "is_superuser") if truthy(a) && !truthy(b) => {
+            crit("user became an Authentik administrator (through a superuser group)")
+        }
         ("authentik_user", "is_active") if truthy(a) && !truthy(b) => {
             high("deactivated account re-activated".into())
         }

@@ -17,7 +17,7 @@ use webide_acceptance_tests::{resource_addresses, workspace_root, Harness};
 use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
 mod support;
-use support::{docker_available, images, Drift};
+use support::{check_role_matrix, docker_available, images, Drift};
 
 struct Opts {
     keep: bool,
@@ -103,6 +103,7 @@ fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
         "coder_url": sb.coder_url,
         "coder_token": c.coder_session_token,
         "images": images,
+        "host_port_offset": 20000,
     })
 }
 
@@ -113,7 +114,7 @@ async fn main() -> Result<()> {
     let mut p = Progress {
         started: Instant::now(),
         step: 0,
-        total: 11,
+        total: 12,
     };
     std::fs::create_dir_all(&o.out)?;
 
@@ -133,7 +134,7 @@ async fn main() -> Result<()> {
     let imgs = match &docker {
         Ok(version) => {
             println!("  engine {version}");
-            images(&prefix)?
+            images()?
         }
         Err(e) => {
             if std::env::var_os("CI").is_some() {
@@ -174,6 +175,11 @@ async fn main() -> Result<()> {
     let state = wd.show_state_json().await?;
     let addrs = resource_addresses(&state);
     println!("  {} resources in state", addrs.len());
+
+    p.step("role matrix, checked on each service");
+    for line in check_role_matrix(&sb)? {
+        println!("  {line}");
+    }
 
     p.step("re-plan: must be empty");
     wd.plan()

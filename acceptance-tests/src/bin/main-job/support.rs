@@ -32,12 +32,105 @@ pub fn docker_available() -> Result<String> {
 /// Images for the example's containers. Nothing can be pulled here, so every service runs a
 /// stand-in built from the workspace's `fixture-svc` (a static binary `FROM scratch`); the
 /// example builds that image itself from the context directory given here.
-pub fn images(_prefix: &str) -> Result<Value> {
-    let ctx = webide_acceptance_tests::workspace_root()
-        .join("target")
-        .join("main-job")
-        .join("standin-context");
+pub fn images() -> Result<Value> {
+    let ctx = webide_acceptance_tests::fixture::fixture_context()?;
     Ok(json!({ "standin_context": ctx.display().to_string() }))
+}
+
+/// The seeds' role matrix, checked on each service's own state.
+pub fn check_role_matrix(sb: &RunningSandbox) -> Result<Vec<String>> {
+    let gitea = sb.gitea_store().snapshot();
+    let ak = sb.authentik_store().snapshot();
+    let lite = sb.litellm_store().snapshot();
+    let mut lines = Vec::new();
+    for (user, role, group, restricted, orgs, budget, blocked) in [
+        (
+            "appmanager",
+            "app_manager",
+            "coder-template-admins",
+            false,
+            true,
+            100.0,
+            false,
+        ),
+        (
+            "contractor1",
+            "contractor",
+            "coder-members",
+            true,
+            false,
+            25.0,
+            false,
+        ),
+        (
+            "contractor2",
+            "contractor",
+            "coder-members",
+            true,
+            false,
+            25.0,
+            false,
+        ),
+        (
+            "contractor3",
+            "contractor",
+            "coder-members",
+            true,
+            false,
+            25.0,
+            false,
+        ),
+        (
+            "readonly",
+            "compliance",
+            "coder-auditors",
+            true,
+            false,
+            0.0,
+            true,
+        ),
+    ] {
+        let g = gitea
+            .users
+            .get(user)
+            .with_context(|| format!("gitea user {user}"))?;
+        ensure!(
+            (g.restricted, g.allow_create_organization, g.is_admin) == (restricted, orgs, false),
+            "gitea {user}: restricted={} orgs={} admin={}",
+            g.restricted,
+            g.allow_create_organization,
+            g.is_admin
+        );
+        let u = ak
+            .user(user)
+            .with_context(|| format!("authentik user {user}"))?;
+        let gid = ak.group(group).with_context(|| format!("group {group}"))?["pk"].clone();
+        ensure!(
+            u["groups"] == json!([gid]),
+            "authentik {user} in {group}: {}",
+            u["groups"]
+        );
+        let key = lite
+            .keys
+            .values()
+            .find(|k| k["user_id"] == user)
+            .with_context(|| format!("litellm key of {user}"))?;
+        ensure!(
+            key["max_budget"].as_f64() == Some(budget)
+                && key["blocked"].as_bool().unwrap_or(false) == blocked,
+            "litellm key of {user}: {key}"
+        );
+        ensure!(
+            key["metadata"]["platform_role"] == role,
+            "key metadata of {user}"
+        );
+        lines.push(format!(
+            "{user:<12} {role:<12} authentik:{group:<22} gitea:{:<10} ai:{budget} USD{}",
+            if restricted { "restricted" } else { "open" },
+            if blocked { " (blocked)" } else { "" }
+        ));
+    }
+    Ok(lines)
 }
 
 /// One scripted drift and how to recognise it in the report.
@@ -285,6 +378,26 @@ impl<'a> Drift<'a> {
 /// Objects with the job's prefix or created by it still present after destroy.
 pub fn leftovers(sb: &RunningSandbox, prefix: &str) -> Result<Vec<String>> {
     let mut left = Vec::new();
+    let gitea = sb.gitea_store().snapshot();
+    left.extend(
+        gitea
+            .users
+            .keys()
+            .filter(|u| *u != &sb.config.gitea_admin_username)
+            .map(|u| format!("gitea user {u}")),
+    );
+    left.extend(gitea.orgs.keys().map(|o| format!("gitea org {o}")));
+    left.extend(gitea.repos.keys().map(|r| format!("gitea repo {r}")));
+    let ak = sb.authentik_store().snapshot();
+    left.extend(
+        ak.rows(webide_sandbox::authentik::Kind::Users)
+            .filter(|u| u["username"] != "akadmin")
+            .map(|u| format!("authentik user {}", u["username"])),
+    );
+    left.extend(
+        ak.rows(webide_sandbox::authentik::Kind::OAuth2Providers)
+            .map(|p| format!("authentik provider {}", p["name"])),
+    );
     let lite = sb.litellm_store().snapshot();
     left.extend(lite.keys.keys().map(|k| format!("litellm key {k}")));
     left.extend(lite.teams.keys().map(|k| format!("litellm team {k}")));

@@ -1,0 +1,279 @@
+# The containers of the seeds' docker-compose, as webide_compose_* resources. Every service
+# waits until healthy, so the startup order (postgres/redis -> authentik -> coder, gitea,
+# minio, litellm) follows from the references between them.
+
+locals {
+  standin = lookup(var.images, "standin_context", "") != ""
+  upstream = {
+    postgres  = "postgres:16-alpine"
+    redis     = "redis:7-alpine"
+    authentik = "ghcr.io/goauthentik/server:2026.2.2"
+    gitea     = "gitea/gitea:1.25.5"
+    coder     = "ghcr.io/coder/coder:v2.15.0"
+    minio     = "minio/minio:latest"
+    litellm   = "ghcr.io/berriai/litellm:main-v1.106.2"
+    mailpit   = "axllent/mailpit:latest"
+  }
+  image = { for k, v in local.upstream : k => local.standin ? webide_compose_image.standin[0].image_id : lookup(var.images, k, v) }
+  port = {
+    coder         = 7080, coder_tls = 7443, gitea = 3000, authentik = 9000,
+    minio_console = 9001, minio_api = 9002, litellm = 4000, mailpit = 8025,
+  }
+  # Stand-ins answer on the service's port; their health check asks them.
+  standin_check = { for k, p in { postgres = 5432, redis = 6379, authentik = 9000, gitea = 3000, coder = 7080, minio = 9002, litellm = 4000, mailpit = 8025 } : k => ["/fixture-svc", "check", "127.0.0.1:${p}"] }
+  pg_url        = "postgres://webide:${var.secrets["postgres_password"]}@${webide_compose_service.postgres.name}:5432"
+}
+
+resource "webide_compose_image" "standin" {
+  provider = webide.engine
+  count    = local.standin ? 1 : 0
+  name     = "${var.name_prefix}-standin:latest"
+  context  = var.images["standin_context"]
+}
+
+resource "webide_compose_network" "platform" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-coder-network"
+}
+
+resource "webide_compose_volume" "data" {
+  provider = webide.engine
+  for_each = toset(["postgres", "gitea", "minio"])
+  name     = "${var.name_prefix}-${each.key}-data"
+}
+
+resource "webide_compose_service" "postgres" {
+  provider      = webide.engine
+  name          = "${var.name_prefix}-postgres"
+  image         = local.image["postgres"]
+  command       = local.standin ? ["serve", "5432", "/var/lib/postgresql/data"] : null
+  env           = { POSTGRES_USER = "webide", SERVICE_NAME = "postgres" }
+  sensitive_env = { POSTGRES_PASSWORD = var.secrets["postgres_password"] }
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["postgres"]
+  }
+  mount {
+    source = webide_compose_volume.data["postgres"].name
+    target = "/var/lib/postgresql/data"
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["postgres"] : ["pg_isready", "-U", "webide"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "redis" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-redis"
+  image    = local.image["redis"]
+  command  = local.standin ? ["serve", "6379"] : null
+  env      = { SERVICE_NAME = "redis" }
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["redis"]
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["redis"] : ["redis-cli", "ping"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "authentik_server" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-authentik-server"
+  image    = local.image["authentik"]
+  command  = local.standin ? ["serve", "9000"] : ["server"]
+  env = {
+    SERVICE_NAME               = "authentik-server"
+    AUTHENTIK_POSTGRESQL__HOST = webide_compose_service.postgres.name
+    AUTHENTIK_POSTGRESQL__USER = "webide"
+    AUTHENTIK_REDIS__HOST      = webide_compose_service.redis.name
+    AUTHENTIK_EMAIL__HOST      = "mailpit"
+  }
+  sensitive_env = {
+    AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+  }
+  network {
+    name = webide_compose_network.platform.name
+  }
+  port {
+    internal = 9000
+    external = local.port.authentik + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["authentik"] : ["ak", "healthcheck"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "authentik_worker" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-authentik-worker"
+  image    = local.image["authentik"]
+  command  = local.standin ? ["serve", "9000"] : ["worker"]
+  env      = webide_compose_service.authentik_server.env
+  sensitive_env = {
+    AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+  }
+  network {
+    name = webide_compose_network.platform.name
+  }
+}
+
+resource "webide_compose_service" "gitea" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-gitea"
+  image    = local.image["gitea"]
+  command  = local.standin ? ["serve", "3000", "/data"] : null
+  env = {
+    SERVICE_NAME                                   = "gitea"
+    GITEA__database__DB_TYPE                       = "postgres"
+    GITEA__database__HOST                          = "${webide_compose_service.postgres.name}:5432"
+    GITEA__server__ROOT_URL                        = "http://localhost:${local.port.gitea + var.host_port_offset}/"
+    GITEA__oauth2_client__ENABLE_AUTO_REGISTRATION = "true"
+    WEBIDE_OIDC_CLIENT_ID                          = webide_authentik_oauth2_provider.sso["gitea"].client_id
+  }
+  sensitive_env = {
+    GITEA__database__PASSWD   = var.secrets["postgres_password"]
+    WEBIDE_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["gitea"].client_secret
+  }
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["gitea"]
+  }
+  mount {
+    source = webide_compose_volume.data["gitea"].name
+    target = "/data"
+  }
+  port {
+    internal = 3000
+    external = local.port.gitea + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["gitea"] : ["curl", "-fsS", "http://localhost:3000/api/healthz"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "coder" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-coder"
+  image    = local.image["coder"]
+  command  = local.standin ? ["serve", "7080"] : null
+  env = {
+    SERVICE_NAME                                = "coder"
+    CODER_HTTP_ADDRESS                          = "0.0.0.0:7080"
+    CODER_ACCESS_URL                            = "http://host.docker.internal:${local.port.coder + var.host_port_offset}"
+    CODER_DISABLE_PATH_APPS                     = "false"
+    CODER_OAUTH2_GITHUB_DEFAULT_PROVIDER_ENABLE = "false"
+    CODER_OIDC_ISSUER_URL                       = "http://host.docker.internal:${local.port.authentik + var.host_port_offset}/application/o/${webide_authentik_application.sso["coder"].slug}/"
+    CODER_OIDC_CLIENT_ID                        = webide_authentik_oauth2_provider.sso["coder"].client_id
+    CODER_OIDC_SCOPES                           = "openid,profile,email,groups"
+    CODER_OIDC_GROUP_FIELD                      = "groups"
+  }
+  sensitive_env = {
+    CODER_PG_CONNECTION_URL  = "${local.pg_url}/coder?sslmode=disable"
+    CODER_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["coder"].client_secret
+  }
+  # The seeds' Linux fix: host.docker.internal resolves inside the container.
+  extra_hosts = ["host.docker.internal:host-gateway"]
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["coder-server"]
+  }
+  port {
+    internal = 7080
+    external = local.port.coder + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["coder"] : ["curl", "-fsS", "http://localhost:7080/api/v2/buildinfo"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "minio" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-minio"
+  image    = local.image["minio"]
+  command  = local.standin ? ["serve", "9002", "/data"] : ["server", "/data", "--address", ":9002", "--console-address", ":9001"]
+  env = {
+    SERVICE_NAME                     = "minio"
+    MINIO_ROOT_USER                  = "minioadmin"
+    MINIO_IDENTITY_OPENID_CONFIG_URL = "http://host.docker.internal:${local.port.authentik + var.host_port_offset}/application/o/minio/.well-known/openid-configuration"
+    MINIO_IDENTITY_OPENID_CLIENT_ID  = webide_authentik_oauth2_provider.sso["minio"].client_id
+    MINIO_IDENTITY_OPENID_CLAIM_NAME = "groups"
+  }
+  sensitive_env = {
+    MINIO_ROOT_PASSWORD                 = var.secrets["minio_root_password"]
+    MINIO_IDENTITY_OPENID_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["minio"].client_secret
+  }
+  extra_hosts = ["host.docker.internal:host-gateway"]
+  network {
+    name = webide_compose_network.platform.name
+  }
+  mount {
+    source = webide_compose_volume.data["minio"].name
+    target = "/data"
+  }
+  port {
+    internal = 9002
+    external = local.port.minio_api + var.host_port_offset
+  }
+  port {
+    internal = 9001
+    external = local.port.minio_console + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["minio"] : ["curl", "-fsS", "http://localhost:9002/minio/health/live"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "litellm" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-litellm"
+  image    = local.image["litellm"]
+  command  = local.standin ? ["serve", "4000"] : ["--port", "4000"]
+  env = {
+    SERVICE_NAME = "litellm"
+  }
+  sensitive_env = {
+    LITELLM_MASTER_KEY = var.litellm_master_key
+    DATABASE_URL       = "${local.pg_url}/litellm"
+  }
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["litellm", "ai-gateway"]
+  }
+  port {
+    internal = 4000
+    external = local.port.litellm + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["litellm"] : ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:4000/health/liveliness')"]
+    interval = "1s"
+  }
+}
+
+resource "webide_compose_service" "mailpit" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-mailpit"
+  image    = local.image["mailpit"]
+  command  = local.standin ? ["serve", "8025"] : null
+  env      = { SERVICE_NAME = "mailpit" }
+  network {
+    name    = webide_compose_network.platform.name
+    aliases = ["mailpit"]
+  }
+  port {
+    internal = 8025
+    external = local.port.mailpit + var.host_port_offset
+  }
+  healthcheck {
+    test     = local.standin ? local.standin_check["mailpit"] : ["wget", "-q", "-O-", "http://localhost:8025/livez"]
+    interval = "1s"
+  }
+}

@@ -1,0 +1,67 @@
+# One person on the platform, consistently in Authentik, Gitea and LiteLLM (and, through the
+# Authentik group and OIDC, in Coder), from one role of the seeds' matrix:
+#
+#   role            Authentik group         Gitea                          Coder (via OIDC groups)  AI key
+#   platform_admin  coder-admins            admin, may create orgs         owner                    200 USD, audit
+#   app_manager     coder-template-admins   unrestricted, may create orgs  template-admin           100 USD, audit
+#   contractor      coder-members           restricted                     member                   25 USD, strict
+#   compliance      coder-auditors          restricted                     auditor                  blocked
+
+terraform {
+  required_providers {
+    webide = {
+      source                = "webide/webide"
+      configuration_aliases = [webide.authentik, webide.gitea, webide.litellm]
+    }
+  }
+}
+
+locals {
+  roles = {
+    platform_admin = { group = "coder-admins", gitea_admin = true, restricted = false, create_orgs = true, budget = 200, enforcement = "audit", blocked = false }
+    app_manager    = { group = "coder-template-admins", gitea_admin = false, restricted = false, create_orgs = true, budget = 100, enforcement = "audit", blocked = false }
+    contractor     = { group = "coder-members", gitea_admin = false, restricted = true, create_orgs = false, budget = 25, enforcement = "strict", blocked = false }
+    compliance     = { group = "coder-auditors", gitea_admin = false, restricted = true, create_orgs = false, budget = 0, enforcement = "strict", blocked = true }
+  }
+  r = local.roles[var.role]
+}
+
+resource "webide_authentik_user" "this" {
+  provider = webide.authentik
+  username = var.username
+  name     = var.name
+  email    = var.email
+  password = var.password
+  groups   = [var.authentik_group_ids[local.r.group]]
+  attributes = jsonencode({
+    platform_role = var.role
+  })
+}
+
+resource "webide_gitea_user" "this" {
+  provider                  = webide.gitea
+  username                  = var.username
+  email                     = var.email
+  full_name                 = var.name
+  password                  = var.password
+  admin                     = local.r.gitea_admin
+  restricted                = local.r.restricted
+  allow_create_organization = local.r.create_orgs
+  # People sign in through Authentik; the password is the fallback login.
+  must_change_password = false
+}
+
+resource "webide_litellm_key" "this" {
+  provider        = webide.litellm
+  key_alias       = "${var.username}-workspace"
+  user_id         = var.username
+  team_id         = var.role == "contractor" ? var.litellm_contractor_team_id : null
+  models          = var.ai_models
+  max_budget      = local.r.budget
+  budget_duration = "30d"
+  blocked         = local.r.blocked
+  metadata = {
+    enforcement_level = local.r.enforcement
+    platform_role     = var.role
+  }
+}
