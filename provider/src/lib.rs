@@ -5,6 +5,7 @@
 //! `protocol` and `framework` know no service; each service folder holds its
 //! API client and its resources.
 
+pub mod archive;
 pub mod authentik;
 pub mod coder;
 pub mod docker;

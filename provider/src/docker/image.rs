@@ -2,14 +2,14 @@
 //! rebuilt when a file of the context changes) or pulled by name.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::archive::{context_hash, tar_context};
 
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::image::{BuildImageOptions, CreateImageOptions, RemoveImageOptions};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 
 use super::{engine_error, is_not_found, replace_on_change};
 use crate::framework::validators::NonEmpty;
@@ -29,62 +29,6 @@ const CONFIG: &[&str] = &[
     "context_hash",
     "registry_username",
 ];
-
-/// Every regular file under `dir`, sorted, relative.
-fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            let t = e.file_type()?;
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file() {
-                out.push(
-                    e.path()
-                        .strip_prefix(dir)
-                        .unwrap_or(&e.path())
-                        .to_path_buf(),
-                );
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// SHA-256 over the names, modes and contents of the context's files.
-pub fn context_hash(dir: &Path) -> std::io::Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut h = Sha256::new();
-    for f in files(dir)? {
-        let p = dir.join(&f);
-        h.update(f.to_string_lossy().as_bytes());
-        h.update([0]);
-        h.update(std::fs::metadata(&p)?.permissions().mode().to_be_bytes());
-        h.update(std::fs::read(&p)?);
-        h.update([0]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-/// The context as a tar archive, written through a temporary file.
-fn tar_context(dir: &Path) -> std::io::Result<Vec<u8>> {
-    let tmp = tempfile::tempfile()?;
-    let mut b = tar::Builder::new(tmp);
-    b.mode(tar::HeaderMode::Deterministic);
-    for f in files(dir)? {
-        b.append_path_with_name(dir.join(&f), &f)?;
-    }
-    let mut file = b.into_inner()?;
-    file.flush()?;
-    use std::io::{Read, Seek};
-    file.rewind()?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
 
 #[async_trait]
 impl Resource<Clients> for ImageResource {

@@ -1,0 +1,1 @@
+terraform import webide_coder_template.contractor coder/contractor-workspace

@@ -1,0 +1,214 @@
+//! `webide_coder_group`: a group of users with a workspace quota.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use super::api_error;
+use crate::framework::validators::{NonEmpty, Range};
+use crate::framework::{ApplyError, ApplyResult, Resource};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct GroupResource;
+
+fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    api_error(
+        "group",
+        action,
+        &["name", "display_name", "quota_allowance"],
+        e,
+    )
+}
+
+fn state_from(base: &Value, g: &Json) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::opt_string(g["id"].as_str()));
+    s.set(
+        "organization_id",
+        Value::opt_string(g["organization_id"].as_str()),
+    );
+    s.set("name", Value::opt_string(g["name"].as_str()));
+    s.set(
+        "display_name",
+        Value::string(g["display_name"].as_str().unwrap_or("")),
+    );
+    s.set(
+        "quota_allowance",
+        Value::opt_int(g["quota_allowance"].as_i64()),
+    );
+    let members: Vec<String> = g["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect();
+    s.set("members", Value::string_set(members));
+    s
+}
+
+fn patch_body(prior: &Value, plan: &Value) -> Json {
+    let set = |v: &Value| -> BTreeSet<String> { v.string_elements().into_iter().collect() };
+    let (want, have) = (set(plan.get("members")), set(prior.get("members")));
+    json!({
+        "name": plan.get("name").as_str(),
+        "display_name": plan.get("display_name").as_str().unwrap_or(""),
+        "quota_allowance": plan.get("quota_allowance").as_i64().unwrap_or(0),
+        "add_users": want.difference(&have).collect::<Vec<_>>(),
+        "remove_users": have.difference(&want).collect::<Vec<_>>(),
+    })
+}
+
+#[async_trait]
+impl Resource<Clients> for GroupResource {
+    fn type_name(&self) -> &'static str {
+        "webide_coder_group"
+    }
+
+    fn schema(&self) -> Schema {
+        let block = Block::new("A Coder group: members (user ids) and a workspace quota.")
+            .attr(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .describe("Group id. Import id: `organization/name`."),
+            )
+            .attr(
+                Attribute::string("name")
+                    .required()
+                    .validate(NonEmpty)
+                    .describe("Group name."),
+            )
+            .attr(
+                Attribute::string("display_name")
+                    .default("")
+                    .describe("Display name."),
+            )
+            .attr(
+                Attribute::string("organization")
+                    .default("default")
+                    .requires_replace()
+                    .describe("Organization name, id or `default`."),
+            )
+            .attr(
+                Attribute::string("organization_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .describe("Organization id."),
+            )
+            .attr(
+                Attribute::string_set("members")
+                    .default(Value::string_set(Vec::<String>::new()))
+                    .describe("Member user ids (`webide_coder_user.id`)."),
+            )
+            .attr(
+                Attribute::number("quota_allowance")
+                    .default(0i64)
+                    .validate(Range {
+                        min: 0.0,
+                        max: None,
+                    })
+                    .describe("Workspace quota credits."),
+            );
+        Schema::new(0, block)
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let c = data.coder.get()?;
+        let org_key = plan.get("organization").as_str().unwrap_or("default");
+        let org = c
+            .organization(org_key)
+            .await
+            .map_err(|e| err("find the organization of", e))?
+            .ok_or_else(|| {
+                Diagnostics::attr_error(
+                    AttrPath::root("organization"),
+                    "Coder organization not found",
+                    org_key.to_string(),
+                )
+            })?;
+        let org_id = org["id"].as_str().unwrap_or_default();
+        let g = c
+            .send(Method::POST, &format!("/organizations/{org_id}/groups"), &json!({"name": plan.get("name").as_str(), "display_name": plan.get("display_name").as_str().unwrap_or(""), "quota_allowance": plan.get("quota_allowance").as_i64().unwrap_or(0)}), false)
+            .await
+            .map_err(|e| err("create", e))?;
+        let state = state_from(plan, &g);
+        let id = g["id"].as_str().unwrap_or_default();
+        let g = c
+            .send(
+                Method::PATCH,
+                &format!("/groups/{id}"),
+                &patch_body(&state, plan),
+                true,
+            )
+            .await
+            .map_err(|e| ApplyError::with_state(err("add the members of", e), state.clone()))?;
+        Ok(state_from(plan, &g))
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let c = data.coder.get()?;
+        let Some(id) = state.get("id").as_str() else {
+            return Ok(None);
+        };
+        Ok(c.get(&format!("/groups/{id}"))
+            .await
+            .map_err(|e| err("read", e))?
+            .map(|g| state_from(state, &g)))
+    }
+
+    async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+        let c = data.coder.get()?;
+        let id = prior.get("id").as_str().unwrap_or_default();
+        let g = c
+            .send(
+                Method::PATCH,
+                &format!("/groups/{id}"),
+                &patch_body(prior, plan),
+                true,
+            )
+            .await
+            .map_err(|e| err("update", e))?;
+        Ok(state_from(plan, &g))
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        let c = data.coder.get()?;
+        if let Some(id) = state.get("id").as_str() {
+            c.delete(&format!("/groups/{id}"))
+                .await
+                .map_err(|e| err("delete", e))?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let c = data.coder.get()?;
+        let (org, name) = id.trim().split_once('/').unwrap_or(("default", id.trim()));
+        let o = c
+            .organization(org)
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| Diagnostics::error("Coder organization not found", org.to_string()))?;
+        let g = c
+            .get(&format!(
+                "/organizations/{}/groups/{name}",
+                o["id"].as_str().unwrap_or_default()
+            ))
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| {
+                Diagnostics::error(
+                    "Coder group not found",
+                    format!("no group {name:?} in {org:?}"),
+                )
+            })?;
+        let mut base = self.schema().block.null_object();
+        base.set("organization", Value::string(org));
+        Ok(state_from(&base, &g))
+    }
+}

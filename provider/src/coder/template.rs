@@ -1,0 +1,429 @@
+//! `webide_coder_template`: a directory of Terraform files pushed as a template version, as
+//! `coder templates push` does over REST (tar upload, template version, provisioner job polled
+//! to completion, then create the template or make the version active).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::{api_error, id_body, Client};
+use crate::archive::{context_hash, tar_context};
+use crate::framework::validators::{parse_duration, Duration as DurationV, NonEmpty, Range};
+use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
+use crate::protocol::schema::{Attribute, Block, Schema};
+use crate::protocol::value::Value;
+use crate::provider::Clients;
+
+pub struct TemplateResource;
+
+const MESSAGE_PREFIX: &str = "webide:";
+const SETTINGS: &[&str] = &[
+    "display_name",
+    "description",
+    "icon",
+    "default_ttl_ms",
+    "activity_bump_ms",
+    "allow_user_cancel_workspace_jobs",
+    "require_active_version",
+];
+
+fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    api_error("template", action, &["name", "display_name"], e)
+}
+
+/// Hash of the directory's files and the variable values: what a push depends on.
+fn push_hash(dir: &str, vars: &Value) -> Result<String, Diagnostics> {
+    let files = context_hash(Path::new(dir)).map_err(|e| {
+        Diagnostics::attr_error(
+            AttrPath::root("directory"),
+            "Cannot read the template directory",
+            format!("{dir}: {e}"),
+        )
+    })?;
+    let mut h = Sha256::new();
+    h.update(files.as_bytes());
+    for (k, v) in vars.string_entries() {
+        h.update(format!("\0{k}={v}").as_bytes());
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn settings_body(plan: &Value) -> Json {
+    json!({
+        "display_name": plan.get("display_name").as_str().unwrap_or(""),
+        "description": plan.get("description").as_str().unwrap_or(""),
+        "icon": plan.get("icon").as_str().unwrap_or(""),
+        "default_ttl_ms": plan.get("default_ttl_ms").as_i64().unwrap_or(0),
+        "activity_bump_ms": plan.get("activity_bump_ms").as_i64().unwrap_or(3_600_000),
+        "allow_user_cancel_workspace_jobs": plan.get("allow_user_cancel_workspace_jobs").as_bool().unwrap_or(true),
+        "require_active_version": plan.get("require_active_version").as_bool().unwrap_or(false),
+    })
+}
+
+fn state_from(base: &Value, t: &Json, version_message: Option<&str>) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::opt_string(t["id"].as_str()));
+    s.set("name", Value::opt_string(t["name"].as_str()));
+    s.set(
+        "organization_id",
+        Value::opt_string(t["organization_id"].as_str()),
+    );
+    s.set(
+        "active_version_id",
+        Value::opt_string(t["active_version_id"].as_str()),
+    );
+    for k in ["display_name", "description", "icon"] {
+        s.set(k, Value::string(t[k].as_str().unwrap_or("")));
+    }
+    for k in ["default_ttl_ms", "activity_bump_ms"] {
+        s.set(k, Value::opt_int(t[k].as_i64()));
+    }
+    for k in ["allow_user_cancel_workspace_jobs", "require_active_version"] {
+        s.set(k, Value::Bool(t[k].as_bool().unwrap_or(false)));
+    }
+    if let Some(m) = version_message {
+        // A version pushed by something else has no webide hash: the plan pushes again.
+        s.set(
+            "directory_hash",
+            Value::opt_string(m.strip_prefix(MESSAGE_PREFIX)),
+        );
+    }
+    s
+}
+
+/// Uploads the directory and builds a version; returns its id once the job succeeded.
+async fn push(
+    c: &Client,
+    org_id: &str,
+    template_id: Option<&str>,
+    plan: &Value,
+    hash: &str,
+) -> Result<String, Diagnostics> {
+    let dir = plan.get("directory").as_str().unwrap_or_default();
+    let tar = tar_context(Path::new(dir)).map_err(|e| {
+        Diagnostics::attr_error(
+            AttrPath::root("directory"),
+            "Cannot pack the template directory",
+            e.to_string(),
+        )
+    })?;
+    let file = c
+        .upload(tar)
+        .await
+        .map_err(|e| err("upload the template directory of", e))?;
+    let vars: Vec<Json> = plan
+        .get("tf_vars")
+        .string_entries()
+        .into_iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    let v = c
+        .send(
+            Method::POST,
+            &format!("/organizations/{org_id}/templateversions"),
+            &json!({"storage_method": "file", "file_id": file, "provisioner": "terraform", "template_id": template_id,
+                    "message": format!("{MESSAGE_PREFIX}{hash}"), "user_variable_values": vars}),
+            false,
+        )
+        .await
+        .map_err(|e| err("create a version of", e))?;
+    let id = v["id"].as_str().unwrap_or_default().to_string();
+    let timeout = Duration::from_secs(
+        parse_duration(plan.get("build_timeout").as_str().unwrap_or("10m")).unwrap_or(600),
+    );
+    let started = Instant::now();
+    loop {
+        let v = c
+            .get(&format!("/templateversions/{id}"))
+            .await
+            .map_err(|e| err("poll the build of", e))?
+            .unwrap_or_default();
+        match v["job"]["status"].as_str() {
+            Some("succeeded") => return Ok(id),
+            Some(s @ ("failed" | "canceled")) => {
+                let logs = c
+                    .get(&format!("/templateversions/{id}/logs"))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                let lines: Vec<String> = logs
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|l| {
+                        format!(
+                            "[{}] {}",
+                            l["log_level"].as_str().unwrap_or(""),
+                            l["output"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                return Err(Diagnostics::attr_error(
+                    AttrPath::root("directory"),
+                    format!("Coder template build {s}"),
+                    format!(
+                        "{}\n--- provisioner log ---\n{}",
+                        v["job"]["error"].as_str().unwrap_or(""),
+                        lines.join("\n")
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if started.elapsed() > timeout {
+            return Err(Diagnostics::attr_error(
+                AttrPath::root("build_timeout"),
+                "Coder template build timed out",
+                format!(
+                    "version {id} still {} after {timeout:?}",
+                    v["job"]["status"]
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn read_full(c: &Client, base: &Value, t: &Json) -> Result<Value, Diagnostics> {
+    let vid = t["active_version_id"].as_str().unwrap_or_default();
+    let v = c
+        .get(&format!("/templateversions/{vid}"))
+        .await
+        .map_err(|e| err("read the active version of", e))?;
+    Ok(state_from(
+        base,
+        t,
+        v.as_ref().and_then(|v| v["message"].as_str()),
+    ))
+}
+
+#[async_trait]
+impl Resource<Clients> for TemplateResource {
+    fn type_name(&self) -> &'static str {
+        "webide_coder_template"
+    }
+
+    fn schema(&self) -> Schema {
+        let block = Block::new("A Coder template pushed from a directory of Terraform files, like `coder templates push`. A changed file (or `tf_vars` value) shows as an in-place update in plan and pushes a new active version; an unchanged directory makes no API call beyond reads. A failed build is an error carrying the provisioner log; the active version stays as it was.")
+            .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Template id. Import id: `organization/name`."))
+            .attr(Attribute::string("name").required().requires_replace().validate(NonEmpty).describe("Template name."))
+            .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization."))
+            .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
+            .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files."))
+            .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).describe("Values of the template's Terraform variables."))
+            .attr(Attribute::string("directory_hash").computed().describe("SHA-256 of the directory's files and `tf_vars` (computed at plan; kept in the version's message)."))
+            .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
+            .attr(Attribute::string("display_name").default("").describe("Display name."))
+            .attr(Attribute::string("description").default("").describe("Description."))
+            .attr(Attribute::string("icon").default("").describe("Icon URL or path, e.g. `/icon/code.svg`."))
+            .attr(Attribute::number("default_ttl_ms").default(0i64).validate(Range { min: 0.0, max: None }).describe("Default workspace autostop (ms); 0 = none."))
+            .attr(Attribute::number("activity_bump_ms").default(3_600_000i64).validate(Range { min: 0.0, max: None }).describe("How much activity extends the deadline (ms)."))
+            .attr(Attribute::bool("allow_user_cancel_workspace_jobs").default(true).describe("Users may cancel workspace builds."))
+            .attr(Attribute::bool("require_active_version").default(false).describe("Workspaces must use the active version."))
+            .attr(Attribute::string("build_timeout").default("10m").validate(DurationV).describe("How long to wait for a version's build."));
+        Schema::new(0, block)
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(dir) = config.get("directory").as_str() {
+            let p = Path::new(dir);
+            let has_tf = std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .any(|e| e.path().extension().is_some_and(|x| x == "tf"))
+                })
+                .unwrap_or(false);
+            if !p.is_dir() {
+                diags.push_attr_error(
+                    AttrPath::root("directory"),
+                    "Invalid value for directory",
+                    format!("{dir} is not a directory"),
+                );
+            } else if !has_tf {
+                diags.push_attr_error(
+                    AttrPath::root("directory"),
+                    "Invalid value for directory",
+                    format!("{dir} holds no .tf file"),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        _d: Option<&Clients>,
+        ctx: &mut PlanContext<'_>,
+    ) -> Result<(), Diagnostics> {
+        let (dir, vars) = (ctx.config.get("directory"), ctx.config.get("tf_vars"));
+        let hash = if dir.is_unknown() || !vars.is_wholly_known() {
+            Value::Unknown
+        } else if let Some(d) = dir.as_str() {
+            Value::string(push_hash(d, vars)?)
+        } else {
+            Value::Null
+        };
+        ctx.planned.set("directory_hash", hash);
+        if ctx.is_create() || ctx.changed("directory_hash") {
+            ctx.set_unknown("active_version_id");
+        }
+        Ok(())
+    }
+
+    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        let c = data.coder.get()?;
+        let org_key = plan.get("organization").as_str().unwrap_or("default");
+        let org = c
+            .organization(org_key)
+            .await
+            .map_err(|e| err("find the organization of", e))?
+            .ok_or_else(|| {
+                Diagnostics::attr_error(
+                    AttrPath::root("organization"),
+                    "Coder organization not found",
+                    org_key.to_string(),
+                )
+            })?;
+        let org_id = org["id"].as_str().unwrap_or_default().to_string();
+        let hash = plan
+            .get("directory_hash")
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or(push_hash(
+                plan.get("directory").as_str().unwrap_or_default(),
+                plan.get("tf_vars"),
+            )?);
+        let vid = push(c, &org_id, None, plan, &hash).await?;
+        let mut body = settings_body(plan);
+        body["name"] = json!(plan.get("name").as_str());
+        body["template_version_id"] = json!(vid);
+        let t = c
+            .send(
+                Method::POST,
+                &format!("/organizations/{org_id}/templates"),
+                &body,
+                false,
+            )
+            .await
+            .map_err(|e| err("create", e))?;
+        let mut s = state_from(plan, &t, None);
+        s.set("directory_hash", Value::string(hash));
+        Ok(s)
+    }
+
+    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let c = data.coder.get()?;
+        let Some(id) = state.get("id").as_str() else {
+            return Ok(None);
+        };
+        match c
+            .get(&format!("/templates/{id}"))
+            .await
+            .map_err(|e| err("read", e))?
+        {
+            Some(t) => Ok(Some(read_full(c, state, &t).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+        let c = data.coder.get()?;
+        let id = prior.get("id").as_str().unwrap_or_default().to_string();
+        let org_id = prior
+            .get("organization_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut state = prior.clone();
+        if !plan
+            .get("directory_hash")
+            .equals(prior.get("directory_hash"))
+        {
+            let hash = plan
+                .get("directory_hash")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let vid = push(c, &org_id, Some(&id), plan, &hash).await?;
+            c.send(
+                Method::PATCH,
+                &format!("/templates/{id}/versions"),
+                &id_body(&vid),
+                true,
+            )
+            .await
+            .map_err(|e| {
+                ApplyError::with_state(err("activate the new version of", e), state.clone())
+            })?;
+            state.set("active_version_id", Value::string(vid));
+            state.set("directory_hash", Value::string(hash));
+        }
+        if SETTINGS.iter().any(|k| !plan.get(k).equals(prior.get(k))) {
+            c.send(
+                Method::PATCH,
+                &format!("/templates/{id}"),
+                &settings_body(plan),
+                true,
+            )
+            .await
+            .map_err(|e| ApplyError::with_state(err("update the settings of", e), state.clone()))?;
+        }
+        let t = c
+            .get(&format!("/templates/{id}"))
+            .await
+            .map_err(|e| err("read back", e))?
+            .unwrap_or_default();
+        let mut s = state_from(plan, &t, None);
+        s.set("directory_hash", state.get("directory_hash").clone());
+        if !plan
+            .get("directory_hash")
+            .equals(prior.get("directory_hash"))
+        {
+            s.set("directory_hash", plan.get("directory_hash").clone());
+        }
+        Ok(s)
+    }
+
+    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+        let c = data.coder.get()?;
+        if let Some(id) = state.get("id").as_str() {
+            c.delete(&format!("/templates/{id}"))
+                .await
+                .map_err(|e| err("delete", e))?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let c = data.coder.get()?;
+        let (org, name) = id.trim().split_once('/').unwrap_or(("default", id.trim()));
+        let o = c
+            .organization(org)
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| Diagnostics::error("Coder organization not found", org.to_string()))?;
+        let t = c
+            .get(&format!(
+                "/organizations/{}/templates/{name}",
+                o["id"].as_str().unwrap_or_default()
+            ))
+            .await
+            .map_err(|e| err("import", e))?
+            .ok_or_else(|| {
+                Diagnostics::error(
+                    "Coder template not found",
+                    format!("no template {name:?} in {org:?}"),
+                )
+            })?;
+        let mut base = self.schema().block.null_object();
+        base.set("organization", Value::string(org));
+        base.set("tf_vars", Value::Map(Default::default()));
+        base.set("build_timeout", Value::string("10m"));
+        read_full(c, &base, &t).await
+    }
+}
