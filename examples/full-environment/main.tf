@@ -43,6 +43,14 @@ provider "webide" {
   }
 }
 
+provider "webide" {
+  alias = "coder"
+  coder {
+    url   = coalesce(var.coder_url, "http://localhost:${webide_compose_service.coder.port[0].external}")
+    token = var.coder_token
+  }
+}
+
 # The Docker Engine (DOCKER_HOST or the local socket).
 provider "webide" {
   alias = "engine"
@@ -66,6 +74,7 @@ module "user" {
     webide.authentik = webide.authentik
     webide.gitea     = webide.gitea
     webide.litellm   = webide.litellm
+    webide.coder     = webide.coder
   }
 
   username                   = each.key

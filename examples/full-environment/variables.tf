@@ -81,3 +81,9 @@ variable "secrets" {
     minio_root_password  = "change-me-minio"
   }
 }
+
+variable "template_dir" {
+  description = "Directory of the contractor-workspace template; empty: templates/contractor-workspace of this repository."
+  type        = string
+  default     = ""
+}

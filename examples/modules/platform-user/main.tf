@@ -1,7 +1,7 @@
 # One person on the platform, consistently in Authentik, Gitea and LiteLLM (and, through the
 # Authentik group and OIDC, in Coder), from one role of the seeds' matrix:
 #
-#   role            Authentik group         Gitea                          Coder (via OIDC groups)  AI key
+#   role            Authentik group         Gitea                          Coder site roles         AI key
 #   platform_admin  coder-admins            admin, may create orgs         owner                    200 USD, audit
 #   app_manager     coder-template-admins   unrestricted, may create orgs  template-admin           100 USD, audit
 #   contractor      coder-members           restricted                     member                   25 USD, strict
@@ -11,17 +11,17 @@ terraform {
   required_providers {
     webide = {
       source                = "webide/webide"
-      configuration_aliases = [webide.authentik, webide.gitea, webide.litellm]
+      configuration_aliases = [webide.authentik, webide.gitea, webide.litellm, webide.coder]
     }
   }
 }
 
 locals {
   roles = {
-    platform_admin = { group = "coder-admins", gitea_admin = true, restricted = false, create_orgs = true, budget = 200, enforcement = "audit", blocked = false }
-    app_manager    = { group = "coder-template-admins", gitea_admin = false, restricted = false, create_orgs = true, budget = 100, enforcement = "audit", blocked = false }
-    contractor     = { group = "coder-members", gitea_admin = false, restricted = true, create_orgs = false, budget = 25, enforcement = "strict", blocked = false }
-    compliance     = { group = "coder-auditors", gitea_admin = false, restricted = true, create_orgs = false, budget = 0, enforcement = "strict", blocked = true }
+    platform_admin = { coder_roles = ["owner"], group = "coder-admins", gitea_admin = true, restricted = false, create_orgs = true, budget = 200, enforcement = "audit", blocked = false }
+    app_manager    = { coder_roles = ["template-admin"], group = "coder-template-admins", gitea_admin = false, restricted = false, create_orgs = true, budget = 100, enforcement = "audit", blocked = false }
+    contractor     = { coder_roles = [], group = "coder-members", gitea_admin = false, restricted = true, create_orgs = false, budget = 25, enforcement = "strict", blocked = false }
+    compliance     = { coder_roles = ["auditor"], group = "coder-auditors", gitea_admin = false, restricted = true, create_orgs = false, budget = 0, enforcement = "strict", blocked = true }
   }
   r = local.roles[var.role]
 }
@@ -64,4 +64,15 @@ resource "webide_litellm_key" "this" {
     enforcement_level = local.r.enforcement
     platform_role     = var.role
   }
+}
+
+# Coder: signs in through Authentik (login_type oidc from the start, so the seeds' "OIDC login
+# fails for existing user" cannot happen), with the role's site roles.
+resource "webide_coder_user" "this" {
+  provider   = webide.coder
+  username   = var.username
+  email      = var.email
+  name       = var.name
+  login_type = "oidc"
+  roles      = local.r.coder_roles
 }

@@ -23,3 +23,8 @@ output "role" {
   description = "The role the user was created with."
   value       = var.role
 }
+
+output "coder_user_id" {
+  description = "Coder user id (for groups)."
+  value       = webide_coder_user.this.id
+}

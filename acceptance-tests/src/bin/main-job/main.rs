@@ -89,6 +89,18 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// An offset for the example's published ports (7080, 3000, 9000, 9001, 9002, 4000, 8025)
+/// at which all of them are free, so the job can run beside another copy.
+fn free_port_offset() -> u16 {
+    const PORTS: [u16; 7] = [7080, 3000, 9000, 9001, 9002, 4000, 8025];
+    let free = |p: u16| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok();
+    let start = 20000 + (std::process::id() % 40) as u16 * 700;
+    (0..40u16)
+        .map(|i| 20000 + (start - 20000 + i * 700) % 28000)
+        .find(|off| PORTS.iter().all(|p| free(p + off)))
+        .unwrap_or(start)
+}
+
 /// The variables that point the example at the sandbox and the stand-in images.
 fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
     let c = &sb.config;
@@ -103,7 +115,8 @@ fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
         "coder_url": sb.coder_url,
         "coder_token": c.coder_session_token,
         "images": images,
-        "host_port_offset": 20000,
+        "host_port_offset": free_port_offset(),
+        "template_dir": workspace_root().join("templates").join("contractor-workspace").display().to_string(),
     })
 }
 

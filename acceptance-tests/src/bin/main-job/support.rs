@@ -42,6 +42,7 @@ pub fn check_role_matrix(sb: &RunningSandbox) -> Result<Vec<String>> {
     let gitea = sb.gitea_store().snapshot();
     let ak = sb.authentik_store().snapshot();
     let lite = sb.litellm_store().snapshot();
+    let coder = sb.coder_store().snapshot();
     let mut lines = Vec::new();
     for (user, role, group, restricted, orgs, budget, blocked) in [
         (
@@ -124,8 +125,21 @@ pub fn check_role_matrix(sb: &RunningSandbox) -> Result<Vec<String>> {
             key["metadata"]["platform_role"] == role,
             "key metadata of {user}"
         );
+        let cu = coder
+            .user(user)
+            .with_context(|| format!("coder user {user}"))?;
+        let want_roles = match role {
+            "app_manager" => json!(["template-admin"]),
+            "compliance" => json!(["auditor"]),
+            "platform_admin" => json!(["owner"]),
+            _ => json!([]),
+        };
+        ensure!(
+            cu["login_type"] == "oidc" && cu["roles"] == want_roles,
+            "coder {user}: {cu}"
+        );
         lines.push(format!(
-            "{user:<12} {role:<12} authentik:{group:<22} gitea:{:<10} ai:{budget} USD{}",
+            "{user:<12} {role:<12} authentik:{group:<22} gitea:{:<10} coder:oidc {want_roles} ai:{budget} USD{}",
             if restricted { "restricted" } else { "open" },
             if blocked { " (blocked)" } else { "" }
         ));
@@ -387,6 +401,20 @@ pub fn leftovers(sb: &RunningSandbox, prefix: &str) -> Result<Vec<String>> {
             .map(|u| format!("gitea user {u}")),
     );
     left.extend(gitea.orgs.keys().map(|o| format!("gitea org {o}")));
+    let coder = sb.coder_store().snapshot();
+    left.extend(
+        coder
+            .templates
+            .values()
+            .map(|t| format!("coder template {}", t["name"])),
+    );
+    left.extend(
+        coder
+            .users
+            .values()
+            .filter(|u| u["username"] != "admin")
+            .map(|u| format!("coder user {}", u["username"])),
+    );
     left.extend(gitea.repos.keys().map(|r| format!("gitea repo {r}")));
     let ak = sb.authentik_store().snapshot();
     left.extend(

@@ -1,0 +1,25 @@
+# The contractors' workspace template, pushed from templates/contractor-workspace, and a Coder
+# group with every contractor and a workspace quota.
+
+resource "webide_coder_template" "contractor" {
+  provider     = webide.coder
+  name         = "contractor-workspace"
+  directory    = coalesce(var.template_dir, "${path.module}/../../templates/contractor-workspace")
+  display_name = "Contractor workspace"
+  icon         = "/icon/code.svg"
+  tf_vars = {
+    litellm_url        = "http://ai-gateway:4000"
+    litellm_admin_url  = "http://litellm:4000"
+    litellm_master_key = var.litellm_master_key
+    gitea_url          = "http://gitea:3000"
+    git_repository     = "${webide_gitea_org.platform.name}/${webide_gitea_repository.app.name}"
+  }
+  default_ttl_ms = 8 * 3600 * 1000
+}
+
+resource "webide_coder_group" "contractors" {
+  provider        = webide.coder
+  name            = "contractors"
+  members         = [for u, m in module.user : m.coder_user_id if local.users[u].role == "contractor"]
+  quota_allowance = 10
+}
