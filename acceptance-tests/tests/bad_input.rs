@@ -110,6 +110,223 @@ fn cases() -> Vec<Case> {
   budget_duration = "monthly"
 }"#,
         ),
+        case(
+            "gitea: invalid e-mail",
+            Validate,
+            "email",
+            r#"resource "webide_gitea_user" "u" {
+  username = "x1"
+  email    = "not-an-email"
+}"#,
+        ),
+        case(
+            "gitea: invalid username",
+            Validate,
+            "username",
+            r#"resource "webide_gitea_user" "u" {
+  username = "-bad name-"
+  email    = "a@example.com"
+}"#,
+        ),
+        case(
+            "gitea: short password",
+            Validate,
+            "password",
+            r#"resource "webide_gitea_user" "u" {
+  username = "x2"
+  email    = "x2@example.com"
+  password = "short"
+}"#,
+        ),
+        case(
+            "gitea: unknown visibility",
+            Validate,
+            "visibility",
+            r#"resource "webide_gitea_org" "o" {
+  name       = "o"
+  visibility = "secret"
+}"#,
+        ),
+        case(
+            "gitea: unknown team permission",
+            Validate,
+            "permission",
+            r#"resource "webide_gitea_team" "t" {
+  org        = "o"
+  name       = "t"
+  permission = "owner"
+}"#,
+        ),
+        case(
+            "gitea: unknown collaborator permission",
+            Validate,
+            "permission",
+            r#"resource "webide_gitea_repository_collaborator" "c" {
+  owner      = "o"
+  repository = "r"
+  username   = "u"
+  permission = "superuser"
+}"#,
+        ),
+        case(
+            "authentik: invalid e-mail",
+            Validate,
+            "email",
+            r#"resource "webide_authentik_user" "u" {
+  username = "u"
+  name     = "U"
+  email    = "nope"
+}"#,
+        ),
+        case(
+            "authentik: attributes not a JSON object",
+            Validate,
+            "attributes",
+            r#"resource "webide_authentik_user" "u" {
+  username   = "u"
+  name       = "U"
+  attributes = "[1, 2]"
+}"#,
+        ),
+        case(
+            "authentik: unknown user type",
+            Validate,
+            "type",
+            r#"resource "webide_authentik_user" "u" {
+  username = "u"
+  name     = "U"
+  type     = "robot"
+}"#,
+        ),
+        case(
+            "authentik: bad client type",
+            Validate,
+            "client_type",
+            r#"resource "webide_authentik_oauth2_provider" "p" {
+  name               = "p"
+  client_type        = "secret"
+  authorization_flow = "x"
+  invalidation_flow  = "y"
+  redirect_uris      = ["https://a/cb"]
+}"#,
+        ),
+        case(
+            "authentik: bad application slug",
+            Validate,
+            "slug",
+            r#"resource "webide_authentik_application" "a" {
+  name = "A"
+  slug = "Not A Slug!"
+}"#,
+        ),
+        case(
+            "authentik: unknown flow slug",
+            Plan,
+            "slug",
+            r#"data "webide_authentik_flow" "f" {
+  slug = "no-such-flow"
+}"#,
+        ),
+        case(
+            "coder: unknown role",
+            Validate,
+            "roles",
+            r#"resource "webide_coder_user" "u" {
+  username = "u"
+  email    = "u@example.com"
+  roles    = ["superadmin"]
+}"#,
+        ),
+        case(
+            "coder: unknown login type",
+            Validate,
+            "login_type",
+            r#"resource "webide_coder_user" "u" {
+  username   = "u"
+  email      = "u@example.com"
+  login_type = "saml"
+}"#,
+        ),
+        case(
+            "coder: password with oidc login",
+            Validate,
+            "password",
+            r#"resource "webide_coder_user" "u" {
+  username   = "u"
+  email      = "u@example.com"
+  login_type = "oidc"
+  password   = "Password123!"
+}"#,
+        ),
+        case(
+            "coder: nonexistent template directory",
+            Validate,
+            "directory",
+            r#"resource "webide_coder_template" "t" {
+  name      = "t"
+  directory = "/nonexistent/template"
+}"#,
+        ),
+        case(
+            "coder: negative quota",
+            Validate,
+            "quota_allowance",
+            r#"resource "webide_coder_group" "g" {
+  name            = "g"
+  quota_allowance = -1
+}"#,
+        ),
+        case(
+            "coder: malformed build timeout",
+            Validate,
+            "build_timeout",
+            r#"resource "webide_coder_template" "t" {
+  name          = "t"
+  directory     = "/tmp"
+  build_timeout = "soon"
+}"#,
+        ),
+        case(
+            "docker: port out of range",
+            Validate,
+            "internal",
+            r#"resource "webide_compose_service" "s" {
+  name  = "s"
+  image = "i"
+  port {
+    internal = 70000
+  }
+}"#,
+        ),
+        case(
+            "docker: unknown restart policy",
+            Validate,
+            "restart",
+            r#"resource "webide_compose_service" "s" {
+  name    = "s"
+  image   = "i"
+  restart = "sometimes"
+}"#,
+        ),
+        case(
+            "docker: malformed healthy timeout",
+            Validate,
+            "healthy_timeout",
+            r#"resource "webide_compose_service" "s" {
+  name            = "s"
+  image           = "i"
+  healthy_timeout = "a while"
+}"#,
+        ),
+        case(
+            "docker: nonexistent build context",
+            Validate,
+            "context",
+            r#"resource "webide_compose_image" "i" {
+  name    = "i:latest"
+  context = "/nonexistent/context"
+}"#,
+        ),
         Case {
             name: "wrong URL scheme",
             provider: r#"litellm {
@@ -161,7 +378,23 @@ fn render(c: &Case) -> String {
 /// Total objects on every simulator.
 fn objects(sb: &RunningSandbox) -> usize {
     let l = sb.litellm_store().snapshot();
-    l.keys.len() + l.teams.len()
+    let g = sb.gitea_store().snapshot();
+    let c = sb.coder_store().snapshot();
+    let a = sb.authentik_store().snapshot();
+    let ak: usize = webide_sandbox::authentik::Kind::ALL
+        .iter()
+        .map(|k| a.count(*k))
+        .sum();
+    l.keys.len()
+        + l.teams.len()
+        + g.users.len()
+        + g.orgs.len()
+        + g.repos.len()
+        + g.teams.len()
+        + c.users.len()
+        + c.templates.len()
+        + c.groups.len()
+        + ak
 }
 
 async fn run_case(wd: &TfWorkdir, c: &Case) -> Result<String> {
@@ -241,6 +474,7 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
             failures.join("\n\n")
         );
     }
+    ensure!(all.len() >= 30, "the table holds at least 30 cases");
     println!("{} invalid configurations refused", all.len());
     Ok(())
 }
