@@ -683,9 +683,15 @@ async fn state_survives_restart() {
         !file.contains(g["key"].as_str().unwrap()),
         "plaintext keys are never stored"
     );
+    // One state file per simulator (litellm, authentik, gitea, coder), no temporary file.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        1,
+        names,
+        ["authentik.json", "coder.json", "gitea.json", "litellm.json"],
         "no temporary files left"
     );
 
