@@ -321,6 +321,48 @@ pub enum Body {
     },
 }
 
+/// A create that is never retried blindly: when its answer is lost (a transport error), the
+/// object is looked up by its natural key and adopted if it exists; only when it certainly
+/// does not is the create sent again (up to `attempts` times, with backoff).
+pub async fn create_once<T, C, CF, L, LF>(
+    mut create: C,
+    mut lookup: L,
+    attempts: u32,
+) -> Result<T, ApiError>
+where
+    C: FnMut() -> CF,
+    CF: std::future::Future<Output = Result<T, ApiError>>,
+    L: FnMut() -> LF,
+    LF: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    let policy = RetryPolicy::default();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match create().await {
+            Ok(v) => return Ok(v),
+            Err(e @ ApiError::Transport { .. }) => {
+                if let Some(found) = lookup().await? {
+                    tracing::info!(
+                        attempt,
+                        "create answer lost; adopted the object found by its key"
+                    );
+                    return Ok(found);
+                }
+                if attempt >= attempts {
+                    return Err(e);
+                }
+                tracing::info!(
+                    attempt,
+                    "create answer lost and nothing was created; sending it again"
+                );
+                tokio::time::sleep(backoff(attempt, &policy)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Exponential backoff with ±50% jitter.
 fn backoff(attempt: u32, p: &RetryPolicy) -> Duration {
     let base = p

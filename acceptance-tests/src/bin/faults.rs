@@ -49,11 +49,12 @@ fn args() -> Result<Args> {
     Ok(a)
 }
 
-/// A configuration of `n` objects spread over the services, and how many objects of each kind
-/// it declares.
+/// A configuration of `n` objects spread over the four APIs, and how many objects of each
+/// kind it declares.
 fn config(n: usize) -> (String, Vec<(&'static str, usize)>) {
-    let teams = (n / 10).max(1);
-    let keys = n - teams;
+    let per = (n / 5).max(1);
+    let teams = (per / 4).max(1);
+    let keys = n.saturating_sub(3 * per + teams).max(1);
     let tf = format!(
         r#"terraform {{
   required_providers {{
@@ -74,17 +75,57 @@ resource "webide_litellm_key" "k" {{
   max_budget = 10
   metadata   = {{ enforcement_level = "strict" }}
 }}
+
+resource "webide_gitea_user" "u" {{
+  count      = {per}
+  username   = "fault-user-${{count.index}}"
+  email      = "fault-user-${{count.index}}@example.com"
+  password   = "password123"
+  restricted = true
+}}
+
+resource "webide_authentik_group" "g" {{
+  count = {per}
+  name  = "fault-group-${{count.index}}"
+}}
+
+resource "webide_coder_user" "c" {{
+  count      = {per}
+  username   = "fault-coder-${{count.index}}"
+  email      = "fault-coder-${{count.index}}@example.com"
+  login_type = "oidc"
+  roles      = ["auditor"]
+}}
 "#
     );
-    (tf, vec![("litellm keys", keys), ("litellm teams", teams)])
+    (
+        tf,
+        vec![
+            ("litellm keys", keys),
+            ("litellm teams", teams),
+            ("gitea users", per),
+            ("authentik groups", per),
+            ("coder users", per),
+        ],
+    )
 }
 
-/// Objects of each kind on the sandbox.
+/// Objects of each kind on the sandbox (the seeded admins and groups not counted).
 fn on_server(sb: &RunningSandbox) -> Vec<(&'static str, usize)> {
     let lite = sb.litellm_store().snapshot();
+    let gitea = sb.gitea_store().snapshot();
+    let ak = sb.authentik_store().snapshot();
+    let coder = sb.coder_store().snapshot();
+    let groups = ak
+        .rows(webide_sandbox::authentik::Kind::Groups)
+        .filter(|g| g["name"].as_str().is_some_and(|n| n.starts_with("fault-")))
+        .count();
     vec![
         ("litellm keys", lite.keys.len()),
         ("litellm teams", lite.teams.len()),
+        ("gitea users", gitea.users.len() - 1),
+        ("authentik groups", groups),
+        ("coder users", coder.users.len() - 1),
     ]
 }
 

@@ -172,24 +172,21 @@ impl Client {
     }
 }
 
-/// Creates a row; when the answer is lost, adopts the row found by its natural key.
+/// Creates a row; when the answer is lost, adopts the row found by its natural key (or
+/// creates again when there is none).
 pub(crate) async fn create_or_adopt(
     c: &Client,
     path: &str,
     body: &Json,
     natural_key: &str,
 ) -> Result<Json, ApiError> {
-    match c.create(path, body).await {
-        Ok(row) => Ok(row),
-        Err(e) if e.status().is_none() => {
-            let value = body[natural_key].as_str().unwrap_or_default();
-            match c.find(path, natural_key, value).await? {
-                Some(row) => Ok(row),
-                None => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
+    let value = body[natural_key].as_str().unwrap_or_default();
+    crate::http::create_once(
+        || c.create(path, body),
+        || c.find(path, natural_key, value),
+        5,
+    )
+    .await
 }
 
 /// A diagnostic for a failed call; a 400 naming a field points at the matching attribute

@@ -132,10 +132,19 @@ impl Resource<Clients> for GroupResource {
                 )
             })?;
         let org_id = org["id"].as_str().unwrap_or_default();
-        let g = c
-            .send(Method::POST, &format!("/organizations/{org_id}/groups"), &json!({"name": plan.get("name").as_str(), "display_name": plan.get("display_name").as_str().unwrap_or(""), "quota_allowance": plan.get("quota_allowance").as_i64().unwrap_or(0)}), false)
-            .await
-            .map_err(|e| err("create", e))?;
+        let name = plan.get("name").as_str().unwrap_or_default().to_string();
+        let body = json!({"name": name, "display_name": plan.get("display_name").as_str().unwrap_or(""), "quota_allowance": plan.get("quota_allowance").as_i64().unwrap_or(0)});
+        let (create_path, lookup_path) = (
+            format!("/organizations/{org_id}/groups"),
+            format!("/organizations/{org_id}/groups/{name}"),
+        );
+        let g = crate::http::create_once(
+            || c.send(Method::POST, &create_path, &body, false),
+            || c.get(&lookup_path),
+            5,
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         let state = state_from(plan, &g);
         let id = g["id"].as_str().unwrap_or_default();
         let g = c

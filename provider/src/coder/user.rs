@@ -123,18 +123,17 @@ impl Resource<Clients> for UserResource {
             "login_type": plan.get("login_type").as_str().unwrap_or("password"),
             "organization_ids": [org["id"]],
         });
-        let u = match c.send(Method::POST, "/users", &body, false).await {
-            Ok(u) => u,
-            Err(e) if e.status().is_none() => c
-                .get(&format!(
-                    "/users/{}",
-                    plan.get("username").as_str().unwrap_or_default()
-                ))
-                .await
-                .map_err(|e2| err("look up", e2))?
-                .ok_or_else(|| err("create", e))?,
-            Err(e) => return Err(err("create", e).into()),
-        };
+        let lookup_path = format!(
+            "/users/{}",
+            plan.get("username").as_str().unwrap_or_default()
+        );
+        let u = crate::http::create_once(
+            || c.send(Method::POST, "/users", &body, false),
+            || c.get(&lookup_path),
+            5,
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         let id = u["id"].as_str().unwrap_or_default().to_string();
         let mut state = state_from(plan, &u);
         if !plan.get("roles").string_elements().is_empty() {

@@ -85,15 +85,10 @@ impl Resource<Clients> for OrgResource {
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         let mut b = body(plan);
         b.insert("username".into(), json!(name));
-        let o = match c.create_org(&Json::Object(b)).await {
-            Ok(o) => o,
-            Err(e) if e.status().is_none() => c
-                .org(&name)
-                .await
-                .map_err(|e2| err("look up", e2))?
-                .ok_or_else(|| err("create", e))?,
-            Err(e) => return Err(err("create", e).into()),
-        };
+        let body = Json::Object(b);
+        let o = crate::http::create_once(|| c.create_org(&body), || c.org(&name), 5)
+            .await
+            .map_err(|e| err("create", e))?;
         Ok(state_from_api(plan, &o))
     }
 

@@ -78,15 +78,10 @@ impl Resource<Clients> for RepositoryResource {
             "private": plan.get("private").as_bool().unwrap_or(true),
             "default_branch": plan.get("default_branch").as_str().unwrap_or("main"),
         });
-        let r = match c.create_repo(&owner, &body).await {
-            Ok(r) => r,
-            Err(e) if e.status().is_none() => c
-                .repo(&owner, &name)
+        let r =
+            crate::http::create_once(|| c.create_repo(&owner, &body), || c.repo(&owner, &name), 5)
                 .await
-                .map_err(|e2| err("look up", e2))?
-                .ok_or_else(|| err("create", e))?,
-            Err(e) => return Err(err("create", e).into()),
-        };
+                .map_err(|e| err("create", e))?;
         let state = state_from_api(plan, &r);
         let needs_edit = plan.get("website").as_str().is_some_and(|w| !w.is_empty())
             || plan.get("archived").as_bool() == Some(true);

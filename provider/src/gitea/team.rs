@@ -153,17 +153,19 @@ impl Resource<Clients> for TeamResource {
         let c = data.gitea.get()?;
         let org = plan.get("org").as_str().unwrap_or_default().to_string();
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
-        let t = match c.create_team(&org, &team_body(plan)).await {
-            Ok(t) => t,
-            Err(e) if e.status().is_none() => {
-                let teams = c.teams(&org).await.map_err(|e2| err("look up", e2))?;
-                teams
+        let body = team_body(plan);
+        let t = crate::http::create_once(
+            || c.create_team(&org, &body),
+            || async {
+                Ok(c.teams(&org)
+                    .await?
                     .into_iter()
-                    .find(|t| t.get("name").and_then(Json::as_str) == Some(name.as_str()))
-                    .ok_or_else(|| err("create", e))?
-            }
-            Err(e) => return Err(err("create", e).into()),
-        };
+                    .find(|t| t.get("name").and_then(Json::as_str) == Some(name.as_str())))
+            },
+            5,
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         let id = t.get("id").and_then(Json::as_i64).unwrap_or_default();
         let mut empty = plan.clone();
         empty.set("members", Value::string_set(Vec::<String>::new()));

@@ -138,21 +138,19 @@ impl Resource<Clients> for UserResource {
             "visibility": plan.get("visibility").as_str().unwrap_or("public"),
             "send_notify": false,
         });
-        let created = match c.create_user(&body).await {
-            Ok(u) => u,
-            Err(e) if e.status().is_none() => {
-                // The answer was lost: adopt the user if the create went through.
-                match c.user(&username).await.map_err(|e2| err("look up", e2))? {
-                    Some(u)
-                        if u.get("email").and_then(Json::as_str) == plan.get("email").as_str() =>
-                    {
-                        u
-                    }
-                    _ => return Err(err("create", e).into()),
-                }
-            }
-            Err(e) => return Err(err("create", e).into()),
-        };
+        let email = plan.get("email").as_str().unwrap_or_default().to_string();
+        let created = crate::http::create_once(
+            || c.create_user(&body),
+            || async {
+                // Adopt only the user this create made (same e-mail).
+                Ok(c.user(&username)
+                    .await?
+                    .filter(|u| u.get("email").and_then(Json::as_str) == Some(email.as_str())))
+            },
+            5,
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         let state = state_from_api(plan, &created);
         // The flags the create call ignores, set by an edit. If it fails, the user exists:
         // record it so the next apply converges.

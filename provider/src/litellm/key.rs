@@ -144,20 +144,13 @@ impl Resource<Clients> for KeyResource {
         }
         let mut base = plan.clone();
         base.set("key", Value::string(&secret));
-        let row = match client.generate(&Json::Object(body)).await {
-            Ok(row) => row,
-            Err(e) if e.status().map(|s| (400..500).contains(&s)).unwrap_or(false) => {
-                return Err(api_error("create", e).into());
-            }
-            Err(e) => {
-                // The answer may have been lost after the key was made: look it up.
-                tracing::warn!(error = %e, "key generate failed; checking whether the key exists");
-                match client.key_info(&token).await {
-                    Ok(Some(row)) => row,
-                    _ => return Err(api_error("create", e).into()),
-                }
-            }
-        };
+        // The secret is generated here, so a lost answer is resolved by looking the key up by
+        // its token: adopted when the proxy made it, sent again when it certainly did not.
+        let body = Json::Object(body);
+        let row =
+            crate::http::create_once(|| client.generate(&body), || client.key_info(&token), 5)
+                .await
+                .map_err(|e| api_error("create", e))?;
         let mut state = state_from_api(&base, &row, &token);
         // /key/generate answers with the request echoed; read the stored row.
         match client.key_info(&token).await {
