@@ -216,7 +216,7 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization."))
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
             .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files."))
-            .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).describe("Values of the template's Terraform variables."))
+            .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
             .attr(Attribute::string("directory_hash").computed().describe("SHA-256 of the directory's files and `tf_vars` (computed at plan; kept in the version's message)."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
             .attr(Attribute::string("display_name").default("").describe("Display name."))
