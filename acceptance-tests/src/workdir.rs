@@ -362,6 +362,24 @@ impl TfWorkdir {
         parse_json(&shown)
     }
 
+    /// The resources a plan would change: address -> actions, leaving out no-ops and data
+    /// reads (outputs are not resources: Terraform 1.0 re-plans outputs after `state rm`).
+    pub async fn resource_changes(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        Ok(planned_actions(&self.plan_json().await?)
+            .into_iter()
+            .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
+            .collect())
+    }
+
+    /// Errors unless the plan changes no resource.
+    pub async fn assert_no_resource_changes(&self) -> Result<()> {
+        let changes = self.resource_changes().await?;
+        if !changes.is_empty() {
+            bail!("resources change: {changes:?}");
+        }
+        Ok(())
+    }
+
     /// `terraform show -json` of the state, parsed.
     pub async fn show_state_json(&self) -> Result<Value> {
         let out = self.run(&["show", "-json", "-no-color"]).await?;

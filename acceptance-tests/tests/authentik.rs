@@ -7,7 +7,7 @@
 use anyhow::{ensure, Context, Result};
 use reqwest::Method;
 use serde_json::{json, Value};
-use webide_acceptance_tests::{planned_actions, Harness, TfWorkdir};
+use webide_acceptance_tests::{planned_actions, Harness};
 use webide_sandbox::authentik::Kind;
 use webide_sandbox::{Ports, SandboxConfig};
 
@@ -96,16 +96,6 @@ output "client_secrets" {
   sensitive = true
 }
 "#;
-
-async fn no_resource_changes(wd: &TfWorkdir) -> Result<()> {
-    let plan = wd.plan_json().await?;
-    let changes: Vec<_> = planned_actions(&plan)
-        .into_iter()
-        .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
-        .collect();
-    ensure!(changes.is_empty(), "resources change: {changes:?}");
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentik_rbac_users_and_sso_apps() -> Result<()> {
@@ -246,7 +236,7 @@ async fn authentik_rbac_users_and_sso_apps() -> Result<()> {
         "after import only the password is set again: {changing:?}"
     );
     wd.apply().await?;
-    no_resource_changes(&wd).await?;
+    wd.assert_no_resource_changes().await?;
 
     // Bad input: an unknown group pk, and a duplicate username — Authentik's field errors name
     // the attribute; state unchanged.

@@ -6,7 +6,7 @@
 
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
-use webide_acceptance_tests::{planned_actions, workspace_root, Harness, TfWorkdir};
+use webide_acceptance_tests::{workspace_root, Harness};
 use webide_sandbox::{Ports, SandboxConfig};
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
@@ -81,13 +81,6 @@ output "active_version" {{
     )
 }
 
-async fn changes(wd: &TfWorkdir) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-    Ok(planned_actions(&wd.plan_json().await?)
-        .into_iter()
-        .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
-        .collect())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coder_template_users_groups() -> Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -145,7 +138,7 @@ async fn coder_template_users_groups() -> Result<()> {
     let main_tf = dir.join("main.tf");
     let text = std::fs::read_to_string(&main_tf)?;
     std::fs::write(&main_tf, text.replace("max_budget = 25", "max_budget = 30"))?;
-    let c = changes(&wd).await?;
+    let c = wd.resource_changes().await?;
     ensure!(
         c.get("webide_coder_template.contractor") == Some(&vec!["update".to_string()]),
         "{c:?}"
@@ -243,7 +236,7 @@ async fn coder_template_users_groups() -> Result<()> {
         store.snapshot().versions.len() == before,
         "no push after import"
     );
-    let c = changes(&wd).await?;
+    let c = wd.resource_changes().await?;
     ensure!(c.is_empty(), "after import: {c:?}");
 
     // Destroy.

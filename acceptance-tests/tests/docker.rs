@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use webide_acceptance_tests::fixture::{docker_engine, fixture_context};
-use webide_acceptance_tests::{planned_actions, Harness, TfWorkdir};
+use webide_acceptance_tests::Harness;
 
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -147,13 +147,6 @@ impl Drop for Cleanup {
     }
 }
 
-async fn actions(wd: &TfWorkdir) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-    Ok(planned_actions(&wd.plan_json().await?)
-        .into_iter()
-        .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
-        .collect())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compose_stack_on_the_real_engine() -> Result<()> {
     if docker_engine()?.is_none() {
@@ -198,7 +191,7 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
     // Env change: the container is replaced (not restarted with stale env).
     let old_id = docker(&["inspect", "-f", "{{.Id}}", &format!("{prefix}-api")])?;
     wd.set_env("TF_VAR_api_mode", "green");
-    let a = actions(&wd).await?;
+    let a = wd.resource_changes().await?;
     ensure!(
         a.get("webide_compose_service.api").map(|v| v.join(",")) == Some("delete,create".into()),
         "{a:?}"
@@ -231,7 +224,7 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
 
     // Removed by hand: re-created.
     docker(&["rm", "-f", &format!("{prefix}-api")])?;
-    let a = actions(&wd).await?;
+    let a = wd.resource_changes().await?;
     ensure!(
         a.get("webide_compose_service.api") == Some(&vec!["create".to_string()]),
         "{a:?}"
@@ -278,7 +271,7 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
         .await?;
     wd.import("webide_compose_service.api", &format!("{prefix}-api"))
         .await?;
-    let a = actions(&wd).await?;
+    let a = wd.resource_changes().await?;
     if !a.is_empty() {
         bail!("plan after import: {a:?}\n{}", wd.plan().await?.stdout);
     }

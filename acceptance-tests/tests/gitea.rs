@@ -8,7 +8,7 @@
 use anyhow::{ensure, Context, Result};
 use reqwest::Method;
 use serde_json::{json, Value};
-use webide_acceptance_tests::{planned_actions, Harness, TfWorkdir};
+use webide_acceptance_tests::{planned_actions, Harness};
 use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
 const MAIN_TF: &str = r#"
@@ -144,16 +144,6 @@ impl Api {
         names.sort();
         Ok(names)
     }
-}
-
-async fn no_resource_changes(wd: &TfWorkdir) -> Result<()> {
-    let plan = wd.plan_json().await?;
-    let changes: Vec<_> = planned_actions(&plan)
-        .into_iter()
-        .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
-        .collect();
-    ensure!(changes.is_empty(), "resources change: {changes:?}");
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +299,7 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         "only the imported user's password is set again: {changing:?}"
     );
     wd.apply().await?;
-    no_resource_changes(&wd).await?;
+    wd.assert_no_resource_changes().await?;
 
     // Bad input: an invalid e-mail is refused at validate time, naming the attribute.
     let bad = h.workdir_with_main(&format!(

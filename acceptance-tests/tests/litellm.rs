@@ -98,21 +98,6 @@ async fn setup() -> Result<(Env, TfWorkdir)> {
     ))
 }
 
-/// After `state rm` + `import`, Terraform 1.0 also plans to re-add the outputs that referred to
-/// the removed resource; what must be empty is the resources' part of the plan.
-async fn no_resource_changes(wd: &TfWorkdir) -> Result<()> {
-    let plan = wd.plan_json().await?;
-    let changes: Vec<_> = planned_actions(&plan)
-        .into_iter()
-        .filter(|(_, a)| a.iter().any(|x| x != "no-op" && x != "read"))
-        .collect();
-    ensure!(
-        changes.is_empty(),
-        "resources change after import: {changes:?}"
-    );
-    Ok(())
-}
-
 fn actions_of(plan: &Value, address: &str) -> Vec<String> {
     planned_actions(plan).remove(address).unwrap_or_default()
 }
@@ -210,7 +195,7 @@ async fn litellm_key_lifecycle() -> Result<()> {
     // Import by the key itself keeps the secret; then the plan is empty.
     wd.run(&["state", "rm", "webide_litellm_key.k"]).await?;
     wd.import("webide_litellm_key.k", &secret).await?;
-    no_resource_changes(&wd)
+    wd.assert_no_resource_changes()
         .await
         .context("plan after import by key")?;
     ensure!(wd.state_resource("webide_litellm_key.k").await?["key"] == secret.as_str());
@@ -230,7 +215,7 @@ async fn litellm_key_lifecycle() -> Result<()> {
     wd.import("webide_litellm_team.contractors", &team_id)
         .await?;
     wd.import("webide_litellm_key.k", &token).await?;
-    no_resource_changes(&wd)
+    wd.assert_no_resource_changes()
         .await
         .context("plan after import by token")?;
 

@@ -208,10 +208,12 @@ impl Resource<Clients> for ImageResource {
             return Ok(());
         }
         let d = data.docker.get()?.engine().await?;
+        // By name: only our tag goes; an image whose content another tag or a container also
+        // uses (the same build made elsewhere) stays for them.
         let key = state
-            .get("image_id")
+            .get("name")
             .as_str()
-            .or(state.get("name").as_str())
+            .or(state.get("image_id").as_str())
             .unwrap_or_default();
         match d
             .remove_image(
