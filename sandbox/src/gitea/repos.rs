@@ -90,7 +90,7 @@ pub(crate) fn repo_json(st: &St, r: &RepoRow, c: Option<&Caller>) -> Value {
         .map(|u| user_json(u, c))
         .or_else(|| {
             st.orgs.get(&r.owner.to_lowercase()).map(|o| {
-                json!({"id": o.id, "login": o.name, "username": o.name, "full_name": o.full_name,
+                json!({"id": o.id, "login": o.name, "full_name": o.full_name,
                        "visibility": o.visibility, "avatar_url": format!("/avatars/{}", o.id)})
             })
         })

@@ -18,7 +18,6 @@ pub(crate) fn user_json(u: &UserRow, viewer: Option<&Caller>) -> Value {
     let mut v = json!({
         "id": u.id,
         "login": u.login,
-        "username": u.login,
         "full_name": u.full_name,
         "email": if full { u.email.clone() } else { String::new() },
         "avatar_url": format!("/avatars/{}", u.id),
