@@ -85,7 +85,8 @@ fn index(
 
 fn page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> String {
     let mut out = format!(
-        "---\npage_title: \"{name} {kind} - webide\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n\n# {name} ({kind})\n\n{}\n",
+        "---\npage_title: \"{name} {kind} - webide\"\nsubcategory: \"{}\"\ndescription: |-\n  {}\n---\n\n# {name} ({kind})\n\n{}\n",
+        subcategory(name),
         first_sentence(&schema.block.description),
         schema.block.description
     );
@@ -112,13 +113,40 @@ fn page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> String {
     out
 }
 
+/// The first sentence: up to a ". " that is followed by a capital letter and
+/// does not end an abbreviation ("e.g. ", "i.e. ", "etc. ").
 fn first_sentence(s: &str) -> String {
-    s.split(". ")
+    let s = s.trim();
+    let mut end = s.len();
+    for (i, _) in s.match_indices(". ") {
+        let before = &s[..i];
+        let abbreviation = ["e.g", "i.e", "etc", "vs", "cf"]
+            .iter()
+            .any(|a| before.ends_with(a));
+        let capital = s[i + 2..].chars().next().is_some_and(|c| c.is_uppercase());
+        if !abbreviation && capital {
+            end = i;
+            break;
+        }
+    }
+    s[..end].trim_end_matches('.').to_string() + "."
+}
+
+/// The registry's subcategory of a type: one per service.
+fn subcategory(type_name: &str) -> &'static str {
+    let service = type_name
+        .trim_start_matches("webide_")
+        .split('_')
         .next()
-        .unwrap_or(s)
-        .trim_end_matches('.')
-        .to_string()
-        + "."
+        .unwrap_or("");
+    match service {
+        "litellm" => "LiteLLM",
+        "authentik" => "Authentik",
+        "gitea" => "Gitea",
+        "coder" => "Coder",
+        "compose" => "Docker",
+        _ => "",
+    }
 }
 
 fn block_section(out: &mut String, block: &Block, nested_name: Option<&str>) {
@@ -172,7 +200,10 @@ fn block_section(out: &mut String, block: &Block, nested_name: Option<&str>) {
             ));
         }
     }
-    for b in &block.blocks {
+    // Nested sections in the order the blocks are listed above.
+    let mut nested: Vec<_> = block.blocks.iter().collect();
+    nested.sort_by(|a, b| a.name.cmp(&b.name));
+    for b in nested {
         block_section(out, &b.block, Some(&b.name));
     }
 }
@@ -239,4 +270,29 @@ pub fn write_or_check(
         }
     }
     Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sentence_skips_abbreviations() {
+        assert_eq!(
+            first_sentence("Looks up a flow, e.g. the default one. Then more."),
+            "Looks up a flow, e.g. the default one."
+        );
+        assert_eq!(first_sentence("One sentence"), "One sentence.");
+        assert_eq!(first_sentence("A key. The secret is sensitive."), "A key.");
+        assert_eq!(first_sentence("Version 1.2. ok"), "Version 1.2. ok.");
+    }
+
+    #[test]
+    fn subcategory_is_the_service() {
+        assert_eq!(subcategory("webide_compose_service"), "Docker");
+        assert_eq!(subcategory("webide_litellm_key"), "LiteLLM");
+        assert_eq!(subcategory("webide_coder_template"), "Coder");
+        assert_eq!(subcategory("webide_authentik_flow"), "Authentik");
+        assert_eq!(subcategory("webide_gitea_user"), "Gitea");
+    }
 }

@@ -9,8 +9,6 @@ const USAGE: &str =
     "terraform-provider-webide: Terraform/OpenTofu provider for the Coder WebIDE platform
 
 Started by terraform or tofu as a plugin. Commands for people:
-  sandbox [--host H] [--litellm-port P] [--authentik-port P] [--gitea-port P] [--coder-port P] [--any-ports] [--state-dir D]
-                     run the API simulators used by tests and the main job
   docs [--check] [--docs DIR] [--examples DIR]
                      write docs/ pages from the schemas (--check: fail if stale)
   drift-report PLAN.json [--format markdown|html] [--output FILE]
@@ -25,22 +23,6 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     match args.first().map(String::as_str) {
-        Some("sandbox") => {
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .init();
-            match runtime.block_on(webide_sandbox::run_cli(args[1..].to_vec())) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("sandbox: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
         Some("docs") => docs_command(&args[1..]),
         Some("drift-report") => match webide_provider::drift::run_cli(&args[1..]) {
             Ok(code) => ExitCode::from(code as u8),

@@ -277,7 +277,7 @@ pub async fn start(
     })
 }
 
-const CLI_USAGE: &str = "usage: sandbox [--host H] [--PORT-FLAG P]... [--any-ports] [--state-dir D]
+const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--any-ports] [--state-dir D]
   --host H             address to listen on (default 127.0.0.1)
   --litellm-port P     LiteLLM simulator port (default 4000)
   --authentik-port P   Authentik simulator port (default 9000)
