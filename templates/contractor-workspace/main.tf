@@ -133,10 +133,10 @@ resource "coder_app" "code_server" {
 }
 
 resource "docker_container" "workspace" {
-  count    = data.coder_workspace.me.start_count
-  image    = var.workspace_image
-  name     = "coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}"
-  hostname = data.coder_workspace.me.name
+  count      = data.coder_workspace.me.start_count
+  image      = var.workspace_image
+  name       = "coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}"
+  hostname   = data.coder_workspace.me.name
   entrypoint = ["sh", "-c", replace(coder_agent.main.init_script, "/localhost|127\\.0\\.0\\.1/", "host.docker.internal")]
   env        = ["CODER_AGENT_TOKEN=${coder_agent.main.token}"]
   host {
