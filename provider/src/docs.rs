@@ -145,6 +145,7 @@ fn subcategory(type_name: &str) -> &'static str {
         "gitea" => "Gitea",
         "coder" => "Coder",
         "compose" => "Docker",
+        "tls" => "TLS",
         _ => "",
     }
 }

@@ -228,6 +228,7 @@ impl Provider for WebideProvider {
         all.extend(gitea::resources());
         all.extend(coder::resources());
         all.extend(docker::resources());
+        all.extend(crate::tls::resources());
         all
     }
 
