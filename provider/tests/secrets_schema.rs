@@ -29,6 +29,10 @@ const NOT_SECRETS: &[(&str, &str)] = &[
         "webide_authentik_oauth2_provider.access_token_validity",
         "a duration such as minutes=5",
     ),
+    (
+        "webide_tls_certificate.key_algorithm",
+        "the name of an algorithm (ECDSA_P256)",
+    ),
 ];
 
 fn looks_secret(name: &str) -> bool {
