@@ -223,6 +223,7 @@ impl Provider for WebideProvider {
         let mut all: Vec<Arc<dyn Resource<Clients>>> = vec![
             Arc::new(litellm::key::KeyResource),
             Arc::new(litellm::team::TeamResource),
+            Arc::new(litellm::model::ModelResource),
         ];
         all.extend(authentik::resources());
         all.extend(gitea::resources());

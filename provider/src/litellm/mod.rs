@@ -3,6 +3,7 @@
 
 pub mod key;
 pub mod key_data;
+pub mod model;
 pub mod team;
 
 use reqwest::Method;

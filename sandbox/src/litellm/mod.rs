@@ -9,6 +9,7 @@
 mod error;
 mod fields;
 mod keys;
+mod models;
 mod store;
 mod teams;
 
@@ -68,6 +69,14 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
         .route("/team/info", get(teams::info))
         .route("/team/update", post(teams::update))
         .route("/team/delete", post(teams::delete))
+        .route("/model/new", post(models::new))
+        .route("/model/info", get(models::info))
+        .route("/v1/model/info", get(models::info))
+        .route(
+            "/model/:model_id/update",
+            axum::routing::patch(models::patch),
+        )
+        .route("/model/delete", post(models::delete))
         .with_state(lite)
         .fallback(|| async { http::detail(StatusCode::NOT_FOUND, "Not Found".into()) })
         .method_not_allowed_fallback(|| async {

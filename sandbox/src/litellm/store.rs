@@ -26,6 +26,8 @@ pub struct State {
     pub deleted_keys: BTreeMap<String, Value>,
     /// Teams by `team_id`.
     pub teams: BTreeMap<String, Value>,
+    /// Models (`LiteLLM_ProxyModelTable` rows) by `model_id`.
+    pub models: BTreeMap<String, Value>,
 }
 
 struct Inner {

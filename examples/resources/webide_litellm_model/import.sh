@@ -1,0 +1,1 @@
+terraform import webide_litellm_model.claude_sonnet 3f2b8c1e-6a4d-4e7f-9b0a-1c2d3e4f5a6b
