@@ -1,12 +1,18 @@
 //! Logs to stderr as hclog JSON lines, which Terraform turns into structured
 //! entries of its own log (TF_LOG / TF_LOG_PROVIDER). Log lines carry names
 //! and ids only; values of attributes are never logged.
+//!
+//! Only our own targets log at the level Terraform asks for. Third-party crates (h2, hyper,
+//! tonic, tower, reqwest, rustls, bollard, ...) are held at `warn`: at debug/trace they emit
+//! every HTTP/2 frame, and bollard logs container-create bodies and `docker inspect` JSON,
+//! environment values included.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
@@ -31,11 +37,25 @@ pub fn level_from_env() -> Level {
     }
 }
 
-/// Installs the hclog-JSON stderr logger.
+/// Crate targets that log at the requested level; every other target is held at `warn`.
+pub const OWN_TARGETS: [&str; 2] = ["webide_provider", "terraform_provider_webide"];
+
+/// `level` for our own targets, at most `warn` for everyone else.
+pub fn filter(level: Level) -> Targets {
+    let own = LevelFilter::from_level(level);
+    let mut t = Targets::new().with_default(own.min(LevelFilter::WARN));
+    for target in OWN_TARGETS {
+        t = t.with_target(target, own);
+    }
+    t
+}
+
+/// Installs the hclog-JSON stderr logger (records of the `log` crate, which bollard uses,
+/// are bridged into it and filtered alike).
 pub fn init() {
     let level = level_from_env();
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(tracing_subscriber::filter::LevelFilter::from_level(level)))
+        .with(HclogLayer.with_filter(filter(level)))
         .try_init();
 }
 
@@ -136,6 +156,34 @@ pub fn rfc3339(secs: i64, micros: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+
+    fn enabled(t: &Targets, target: &str, level: Level) -> bool {
+        t.would_enable(target, &level)
+    }
+
+    #[test]
+    fn third_party_targets_stay_at_warn() {
+        let t = super::filter(Level::TRACE);
+        assert!(enabled(&t, "webide_provider::http", Level::TRACE));
+        assert!(enabled(&t, "terraform_provider_webide", Level::DEBUG));
+        for other in [
+            "h2::codec",
+            "hyper_util::client",
+            "tonic::transport",
+            "bollard::docker",
+            "reqwest::connect",
+            "rustls::conn",
+        ] {
+            assert!(!enabled(&t, other, Level::DEBUG), "{other} at debug");
+            assert!(enabled(&t, other, Level::WARN), "{other} at warn");
+        }
+        let quiet = super::filter(Level::ERROR);
+        assert!(!enabled(&quiet, "h2", Level::WARN));
+        assert!(!enabled(&quiet, "webide_provider", Level::WARN));
+    }
+
     #[test]
     fn rfc3339_dates() {
         assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000000Z");

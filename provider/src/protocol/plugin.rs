@@ -1,11 +1,13 @@
 //! go-plugin start-up: magic cookie, protocol negotiation, the handshake line,
 //! AutoMTLS, and the side services (controller, stdio, health).
 
+use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use base64::Engine;
@@ -192,8 +194,11 @@ pub async fn serve<P: Provider>(provider: P) -> anyhow::Result<()> {
                 client_cert,
             )?;
             announce(addr, Some(server_cert.as_ref()))?;
-            let incoming =
-                tls_incoming(listener, tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+            let incoming = tls_incoming(
+                listener,
+                tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+                TLS_HANDSHAKE_TIMEOUT,
+            );
             router
                 .serve_with_incoming_shutdown(incoming, signal)
                 .await?;
@@ -201,7 +206,7 @@ pub async fn serve<P: Provider>(provider: P) -> anyhow::Result<()> {
         None => {
             tracing::warn!("PLUGIN_CLIENT_CERT not set: serving without TLS");
             announce(addr, None)?;
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let incoming = tcp_incoming(listener);
             router
                 .serve_with_incoming_shutdown(incoming, signal)
                 .await?;
@@ -218,35 +223,194 @@ fn announce(addr: SocketAddr, cert: Option<&[u8]>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a client may take to complete the TLS handshake before its connection is closed.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// First pause after a failed accept (EMFILE, ENFILE, ENOBUFS...); doubles up to the maximum.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Waits for the next connection from `accept`. A failed accept (typically the open-file
+/// limit) is logged and retried after a pause that doubles from [`ACCEPT_BACKOFF_MIN`] to
+/// [`ACCEPT_BACKOFF_MAX`], so the loop never spins; the pause resets after a success.
+async fn accept_with_backoff<T, F, Fut>(accept: &mut F, backoff: &mut Duration) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::io::Result<T>>,
+{
+    loop {
+        match accept().await {
+            Ok(conn) => {
+                *backoff = Duration::ZERO;
+                return conn;
+            }
+            Err(e) => {
+                *backoff = (*backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "accept failed");
+                tokio::time::sleep(*backoff).await;
+            }
+        }
+    }
+}
+
+/// Accepts from `listener` (with backoff on errors) and sets `TCP_NODELAY` on every socket:
+/// gRPC writes small frames, and Nagle's algorithm meeting the client's delayed ACK costs
+/// ~40 ms per round trip (tonic's own `tcp_nodelay` does not apply to a custom incoming).
+async fn accept_nodelay(listener: &TcpListener, backoff: &mut Duration) -> (TcpStream, SocketAddr) {
+    let mut accept = || listener.accept();
+    let (tcp, peer) = accept_with_backoff(&mut accept, backoff).await;
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
+    }
+    (tcp, peer)
+}
+
+/// Plain TCP connections (no AutoMTLS), with `TCP_NODELAY` and accept backoff.
+fn tcp_incoming(listener: TcpListener) -> ReceiverStream<Result<TcpStream, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut backoff = Duration::ZERO;
+        loop {
+            let (tcp, _) = accept_nodelay(&listener, &mut backoff).await;
+            if tx.send(Ok(tcp)).await.is_err() {
+                break;
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
 /// Accepts TCP connections and completes TLS handshakes off the accept loop;
-/// connections without the expected client certificate are dropped.
+/// connections without the expected client certificate, or whose handshake does not
+/// finish within `handshake_timeout`, are closed.
 fn tls_incoming(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
+    handshake_timeout: Duration,
 ) -> ReceiverStream<Result<TlsConn, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
+        let mut backoff = Duration::ZERO;
         loop {
-            let (tcp, peer) = match listener.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            };
+            let (tcp, peer) = accept_nodelay(&listener, &mut backoff).await;
+            if tx.is_closed() {
+                break;
+            }
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                match acceptor.accept(tcp).await {
-                    Ok(tls) => {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
                         let _ = tx.send(Ok(TlsConn(tls))).await;
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         tracing::warn!(%peer, error = %e, "refused a connection (TLS handshake failed)")
                     }
+                    Err(_) => tracing::warn!(
+                        %peer,
+                        timeout_ms = handshake_timeout.as_millis() as u64,
+                        "closed a connection whose TLS handshake did not complete in time"
+                    ),
                 }
             });
         }
     });
     ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use tokio::io::AsyncReadExt;
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accept_errors_back_off_then_recover() {
+        let calls = AtomicUsize::new(0);
+        let mut accept = || {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 6 {
+                    Err(std::io::Error::from_raw_os_error(24)) // EMFILE
+                } else {
+                    Ok(n)
+                }
+            }
+        };
+        let mut backoff = Duration::ZERO;
+        let started = Instant::now();
+        let got = accept_with_backoff(&mut accept, &mut backoff).await;
+        assert_eq!(got, 6);
+        assert_eq!(backoff, Duration::ZERO, "a success resets the pause");
+        // 5 + 10 + 20 + 40 + 80 + 160 ms of pauses.
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "six failed accepts took only {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_accept_does_not_spin() {
+        let calls = AtomicUsize::new(0);
+        let mut accept = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err::<(), _>(std::io::Error::from_raw_os_error(24)) }
+        };
+        let mut backoff = Duration::ZERO;
+        let _ = tokio::time::timeout(
+            Duration::from_millis(600),
+            accept_with_backoff(&mut accept, &mut backoff),
+        )
+        .await;
+        let n = calls.load(Ordering::SeqCst);
+        assert!((2..=10).contains(&n), "{n} accept calls in 600 ms");
+        assert!(backoff >= Duration::from_millis(160), "{backoff:?}");
+    }
+
+    #[tokio::test]
+    async fn accepted_sockets_have_tcp_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = tcp_incoming(listener);
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let server = tokio::time::timeout(Duration::from_secs(5), incoming.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(server.nodelay().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_connection_without_tls_handshake_is_closed_after_the_timeout() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let (server_cert, server_key) = tls::self_signed().unwrap();
+        let (client_cert, _) = tls::self_signed().unwrap();
+        let config = tls::server_config(
+            server_cert,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key)),
+            client_cert,
+        )
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _incoming = tls_incoming(
+            listener,
+            tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+            Duration::from_millis(300),
+        );
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+            .await
+            .expect("a handshake-less connection must be closed by the server");
+        // EOF, or a reset: either way the server let go of it.
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+    }
 }
