@@ -68,20 +68,25 @@ fn main() -> ExitCode {
 
 /// `docs [--check] [--docs DIR] [--examples DIR]`
 fn docs_command(args: &[String]) -> ExitCode {
+    use lexopt::prelude::*;
     let mut check = false;
     let mut docs = std::path::PathBuf::from("docs");
     let mut examples = std::path::PathBuf::from("examples");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--check" => check = true,
-            "--docs" => docs = it.next().map(Into::into).unwrap_or(docs),
-            "--examples" => examples = it.next().map(Into::into).unwrap_or(examples),
-            other => {
-                eprintln!("docs: unknown argument {other}\n\n{USAGE}");
-                return ExitCode::from(2);
+    let mut parser = lexopt::Parser::from_args(args);
+    let parsed: Result<(), lexopt::Error> = (|| {
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("check") => check = true,
+                Long("docs") => docs = parser.value()?.into(),
+                Long("examples") => examples = parser.value()?.into(),
+                other => return Err(other.unexpected()),
             }
         }
+        Ok(())
+    })();
+    if let Err(e) = parsed {
+        eprintln!("docs: {e}\n\n{USAGE}");
+        return ExitCode::from(2);
     }
     let pages = webide_provider::docs::render(WebideProvider::default(), &examples);
     match webide_provider::docs::write_or_check(&pages, &docs, check) {

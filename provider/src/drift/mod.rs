@@ -382,25 +382,21 @@ exit code: 0 no drift, 2 drift found, 1 error";
 
 /// `drift-report` subcommand. Returns the process exit code.
 pub fn run_cli(args: &[String]) -> anyhow::Result<i32> {
+    use lexopt::prelude::*;
     let (mut input, mut format, mut output, mut planned) =
-        (None, "markdown".to_string(), None, false);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-h" | "--help" => {
+        (None::<String>, "markdown".to_string(), None::<String>, false);
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => {
                 println!("{USAGE}");
                 return Ok(0);
             }
-            "--format" => format = it.next().context("--format needs a value")?.clone(),
-            "--output" | "-o" => {
-                output = Some(it.next().context("--output needs a value")?.clone())
-            }
-            "--include-planned" => planned = true,
-            s if s.starts_with("--format=") => format = s["--format=".len()..].to_string(),
-            s if input.is_none() && (!s.starts_with('-') || s == "-") => {
-                input = Some(s.to_string())
-            }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+            Long("format") => format = parser.value()?.string()?,
+            Short('o') | Long("output") => output = Some(parser.value()?.string()?),
+            Long("include-planned") => planned = true,
+            Value(v) if input.is_none() => input = Some(v.string()?),
+            other => bail!("{}\n{USAGE}", other.unexpected()),
         }
     }
     let input = input.with_context(|| format!("missing PLAN.json\n{USAGE}"))?;
