@@ -269,3 +269,78 @@ fn full_environment_gives_every_template_variable_without_default() -> Result<()
     );
     Ok(())
 }
+
+/// The agent's startup script writes Roo Code's settings with the gateway URL and the workspace
+/// key, valid JSON, readable only by the owner, without printing the key. Run with bash up to
+/// the point where it starts code-server (which is not installed here).
+#[test]
+fn startup_script_writes_roo_code_settings_without_printing_the_key() -> Result<()> {
+    let mut script = None;
+    for (_, body) in parse_dir(&template_dir())? {
+        for block in body.blocks() {
+            if block.identifier.as_str() == "resource" && label(block, 0) == Some("coder_agent") {
+                if let Some(a) = block
+                    .body
+                    .attributes()
+                    .find(|a| a.key.as_str() == "startup_script")
+                {
+                    script = Some(match &a.expr {
+                        Expression::String(s) => s.clone(),
+                        Expression::TemplateExpr(t) => t.to_string(),
+                        other => other.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let script = script.context("coder_agent.startup_script in the template")?;
+    let setup = script
+        .split("# Background output")
+        .next()
+        .context("the script's settings part")?;
+    // A heredoc template: `$${` would be an escape; there is none, so what is left is plain shell.
+    ensure!(
+        !setup.contains("${"),
+        "the settings part interpolates Terraform values: {setup}"
+    );
+    let home = tempfile::tempdir()?;
+    let key = "sk-workspace-key-0123456789";
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(setup)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("OPENAI_API_BASE", "http://litellm:4000/v1")
+        .env("OPENAI_API_KEY", key)
+        .env("AI_MODEL", "claude-sonnet")
+        .env("AI_ENFORCEMENT_LEVEL", "strict")
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "the script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(
+        !printed.contains(key),
+        "the script printed the key: {printed}"
+    );
+    let path = home.path().join(".config/roo-code/settings.json");
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path)?).context("settings.json is JSON")?;
+    ensure!(settings["apiKey"] == key, "{settings}");
+    ensure!(
+        settings["openAiBaseUrl"] == "http://litellm:4000/v1",
+        "{settings}"
+    );
+    ensure!(settings["enforcementLevel"] == "strict", "{settings}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+    ensure!(mode == 0o600, "settings.json mode {mode:o}, want 600");
+    Ok(())
+}

@@ -44,6 +44,12 @@ variable "workspace_image" {
   default = "contractor-workspace:latest"
 }
 
+variable "workspace_network" {
+  description = "Docker network the workspace joins (the full environment's `${name_prefix}-coder-network`): it reaches gitea, litellm and the other services there by name."
+  type        = string
+  default     = "webide-coder-network"
+}
+
 provider "webide" {
   litellm {
     url        = var.litellm_admin_url
@@ -106,10 +112,19 @@ resource "coder_agent" "main" {
     OPENAI_API_KEY                   = webide_litellm_key.workspace.key
     AI_GATEWAY_URL                   = var.litellm_url
     AI_ENFORCEMENT_LEVEL             = data.coder_parameter.ai_enforcement_level.value
+    AI_MODEL                         = data.coder_parameter.ai_model.value
     GIT_URL                          = "${var.gitea_url}/${var.git_repository}.git"
   }
   startup_script = <<-EOT
     set -e
+    # Roo Code talks to the AI gateway with this workspace's own key (the runbook's
+    # "verify apiKey present"). Written from the agent's environment with umask 077;
+    # nothing here prints the key.
+    umask 077
+    mkdir -p ~/.config/roo-code
+    printf '{\n  "apiProvider": "openai",\n  "openAiBaseUrl": "%s",\n  "apiKey": "%s",\n  "openAiModelId": "%s",\n  "enforcementLevel": "%s"\n}\n' \
+      "$OPENAI_API_BASE" "$OPENAI_API_KEY" "$AI_MODEL" "$AI_ENFORCEMENT_LEVEL" > ~/.config/roo-code/settings.json
+    umask 022
     # Background output redirected: no "output pipes not closed" warning.
     code-server --auth none --bind-addr 0.0.0.0:8080 > /tmp/code-server.log 2>&1 &
     [ -d ~/project/.git ] || git clone "$GIT_URL" ~/project || true
@@ -144,6 +159,6 @@ resource "docker_container" "workspace" {
     ip   = "host-gateway"
   }
   networks_advanced {
-    name = "coder-network"
+    name = var.workspace_network
   }
 }
