@@ -5,6 +5,7 @@
 //!
 //! `terraform-provider-webide drift-report PLAN.json [--format markdown|html] [--output FILE]`
 
+mod findings;
 mod render;
 mod rules;
 
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{bail, Context};
 use serde_json::Value as Json;
 
+pub use findings::Finding;
 pub use render::{html, markdown};
 pub use rules::Severity;
 
@@ -60,6 +62,8 @@ pub struct Entry {
 pub struct Report {
     pub terraform_version: String,
     pub entries: Vec<Entry>,
+    /// Findings about the configuration itself (not drift), e.g. the master key in tf_vars.
+    pub findings: Vec<Finding>,
 }
 
 /// Sensitive attribute names per resource type (from the provider's schemas).
@@ -166,6 +170,7 @@ pub fn report(
             .unwrap_or("?")
             .to_string(),
         entries,
+        findings: findings::findings(plan),
     })
 }
 
@@ -383,8 +388,12 @@ exit code: 0 no drift, 2 drift found, 1 error";
 /// `drift-report` subcommand. Returns the process exit code.
 pub fn run_cli(args: &[String]) -> anyhow::Result<i32> {
     use lexopt::prelude::*;
-    let (mut input, mut format, mut output, mut planned) =
-        (None::<String>, "markdown".to_string(), None::<String>, false);
+    let (mut input, mut format, mut output, mut planned) = (
+        None::<String>,
+        "markdown".to_string(),
+        None::<String>,
+        false,
+    );
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {

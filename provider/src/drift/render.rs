@@ -79,6 +79,19 @@ pub fn markdown(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Drift report\n\n{}\n", summary_line(r));
     let _ = writeln!(out, "_From a plan by Terraform {}._\n", r.terraform_version);
+    if !r.findings.is_empty() {
+        out.push_str("## Configuration findings\n\n");
+        for f in &r.findings {
+            let _ = writeln!(
+                out,
+                "- **{}** `{}`: {}",
+                f.severity.label().to_uppercase(),
+                f.address,
+                f.message
+            );
+        }
+        out.push('\n');
+    }
     if r.entries.is_empty() {
         return out;
     }
@@ -166,6 +179,20 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{background:#f
         esc(&summary_line(r)),
         esc(&r.terraform_version)
     );
+    if !r.findings.is_empty() {
+        out.push_str("<h2>Configuration findings</h2>\n<ul>\n");
+        for f in &r.findings {
+            let _ = writeln!(
+                out,
+                "<li class=\"{}\"><strong>{}</strong> <code>{}</code>: {}</li>",
+                f.severity.label(),
+                f.severity.label().to_uppercase(),
+                esc(&f.address),
+                esc(&f.message)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
     if !r.entries.is_empty() {
         out.push_str("<h2>Security-relevant drift</h2>\n<ul>\n");
         let mut any = false;
