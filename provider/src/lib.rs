@@ -19,3 +19,4 @@ pub mod http;
 pub mod litellm;
 pub mod protocol;
 pub mod provider;
+pub mod snapshot;
