@@ -464,6 +464,8 @@ pub fn check_base_url(url: &str) -> anyhow::Result<()> {
 }
 
 /// rustls client config: system roots + the CA file, or no verification when insecure.
+/// The CA file is read here (its errors belong to configuration); the system roots only when
+/// a server certificate is first verified (see [`LazyRoots`]).
 pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
     let provider = crypto_provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -474,10 +476,7 @@ pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
             .with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(c);
-        }
+        let mut extra = Vec::new();
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path).with_context(|| format!("reading ca_file {path}"))?;
             let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
@@ -486,16 +485,107 @@ pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
             if certs.is_empty() {
                 return Err(anyhow!("ca_file {path} holds no PEM certificate"));
             }
-            for c in certs {
-                roots
-                    .add(c)
+            let mut check = rustls::RootCertStore::empty();
+            for c in &certs {
+                check
+                    .add(c.clone())
                     .with_context(|| format!("adding a certificate of {path}"))?;
             }
+            extra = certs;
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(LazyRoots {
+                extra,
+                provider,
+                verifier: std::sync::OnceLock::new(),
+            }))
+            .with_no_client_auth()
     };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The system's root certificates, read once per process: parsing the ~150 PEM certificates
+/// of the system store cost more instructions than a whole refresh of 200 objects, and a
+/// provider talking plain HTTP (or only to hosts trusted by `ca_file`) never needs them.
+fn native_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// WebPKI verification against the system roots plus `ca_file`, built on first use.
+#[derive(Debug)]
+struct LazyRoots {
+    extra: Vec<CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: std::sync::OnceLock<Result<Arc<rustls::client::WebPkiServerVerifier>, String>>,
+}
+
+impl LazyRoots {
+    fn verifier(&self) -> Result<&Arc<rustls::client::WebPkiServerVerifier>, rustls::Error> {
+        self.verifier
+            .get_or_init(|| {
+                let mut roots = rustls::RootCertStore::empty();
+                for c in native_roots().iter().chain(&self.extra) {
+                    let _ = roots.add(c.clone());
+                }
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    self.provider.clone(),
+                )
+                .build()
+                .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            // No root at all: nothing can be trusted, as with an empty root store.
+            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+    }
+}
+
+impl ServerCertVerifier for LazyRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.verifier()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Verifier for `insecure = true`: any certificate, real handshake signatures.

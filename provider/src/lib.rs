@@ -19,4 +19,5 @@ pub mod http;
 pub mod litellm;
 pub mod protocol;
 pub mod provider;
+pub mod snapshot;
 pub mod tls;

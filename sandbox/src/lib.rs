@@ -13,7 +13,10 @@ pub mod store;
 pub mod time;
 pub mod tls;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -111,10 +114,19 @@ pub struct RunningSandbox {
     authentik_store: authentik::Store,
     gitea_store: gitea::Store,
     coder_store: coder::Store,
+    requests: BTreeMap<&'static str, Arc<AtomicU64>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
+    /// HTTP requests `service` (e.g. `"litellm"`) has answered so far (benchmarks count the
+    /// API calls of a refresh with it).
+    pub fn requests(&self, service: &str) -> u64 {
+        self.requests
+            .get(service)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
     /// Stops every simulator and closes their ports and connections.
     pub async fn shutdown(mut self) {
         for task in std::mem::take(&mut self.tasks) {
@@ -167,6 +179,7 @@ struct Listen<'a> {
     started: Instant,
     tls: Option<tokio_rustls::TlsAcceptor>,
     tasks: Vec<JoinHandle<()>>,
+    requests: BTreeMap<&'static str, Arc<AtomicU64>>,
 }
 
 impl Listen<'_> {
@@ -174,7 +187,7 @@ impl Listen<'_> {
     async fn serve(
         &mut self,
         port: u16,
-        service: &str,
+        service: &'static str,
         app: Router,
         is_health: fn(&str) -> bool,
     ) -> anyhow::Result<String> {
@@ -184,6 +197,14 @@ impl Listen<'_> {
             self.started,
             is_health,
         );
+        let counter = self.requests.entry(service).or_default().clone();
+        // Counts every request, those answered by injected faults too.
+        let app = app.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                next.run(req)
+            },
+        ));
         let host = self.host;
         let listener = TcpListener::bind((host, port))
             .await
@@ -228,6 +249,7 @@ pub async fn start(
         started,
         tls,
         tasks: Vec::new(),
+        requests: BTreeMap::new(),
     };
     let litellm_url = l
         .serve(
@@ -261,7 +283,7 @@ pub async fn start(
             coder::is_health,
         )
         .await?;
-    let tasks = l.tasks;
+    let (tasks, requests) = (l.tasks, l.requests);
     Ok(RunningSandbox {
         litellm_url,
         authentik_url,
@@ -273,6 +295,7 @@ pub async fn start(
         authentik_store,
         gitea_store,
         coder_store,
+        requests,
         tasks,
     })
 }

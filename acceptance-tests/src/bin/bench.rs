@@ -1,12 +1,19 @@
 //! `scripts/bench`: the webide provider beside HashiCorp's Go null provider, in the same run.
 //!
-//! Prints, for each provider: process start to handshake line (median of N runs), `terraform
-//! plan` and `apply` wall time for N resources (200 `webide_litellm_key` against the embedded
-//! LiteLLM sandbox; 200 `null_resource`), their ratio, and the peak RSS of the provider
-//! processes (VmHWM, sampled from /proc while Terraform runs).
+//! For each Terraform CLI found (the shared venv's 1.0.3 and the `terraform` on `PATH`, or
+//! every `--tf PATH` given) and each N in `--resources` (default 500): N `webide_litellm_key`
+//! against the embedded LiteLLM sandbox and N `null_resource`, `--runs` times (default 3),
+//! the two providers interleaved so machine load affects both alike. Prints medians of: plan
+//! with no state, apply, plan after apply (a refresh of every object, no changes), destroy,
+//! the LiteLLM API requests the refresh made (counted in the sandbox), and the peak RSS of the
+//! provider processes (VmHWM, sampled from /proc); ratios webide / null. Also the median
+//! process start to handshake line of each provider.
 //!
-//! Options: `--resources N` (default 200), `--handshakes N` (default 20), `--json` (one JSON
-//! object on stdout instead of the table).
+//! Options: `--resources N[,N...]`, `--runs N`, `--handshakes N` (default 20),
+//! `--parallelism N` (default 10), `--tf PATH` (repeatable), `--webide-bin PATH` (e.g. a
+//! wrapper that runs the provider under valgrind; every Terraform command is run with
+//! `BENCH_PHASE=plan|apply|refresh|destroy` in its environment), `--only webide|null`,
+//! `--json` (one JSON object on stdout instead of the tables).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -17,9 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
-use webide_acceptance_tests::{null_provider_binary, provider_binary, Harness, NullProvider};
-use webide_sandbox::{Ports, SandboxConfig};
+use serde_json::{json, Value};
+use webide_acceptance_tests::cli::{which, CliSource, TerraformCli};
+use webide_acceptance_tests::{
+    null_provider_binary, provider_binary, venv_terraform, Harness, NullProvider, TfWorkdir,
+};
+use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
 const MAGIC: (&str, &str) = (
     "TF_PLUGIN_MAGIC_COOKIE",
@@ -27,29 +37,57 @@ const MAGIC: (&str, &str) = (
 );
 
 struct Args {
-    resources: usize,
+    resources: Vec<usize>,
+    runs: usize,
     handshakes: usize,
+    parallelism: usize,
+    tf: Vec<PathBuf>,
+    webide_bin: Option<PathBuf>,
+    only: Option<String>,
     json: bool,
 }
 
+const USAGE: &str =
+    "usage: bench [--resources N[,N...]] [--runs N] [--handshakes N] [--parallelism N] \
+                     [--tf PATH]... [--webide-bin PATH] [--only webide|null] [--json]";
+
 fn args() -> Result<Args> {
     let mut a = Args {
-        resources: 200,
+        resources: vec![500],
+        runs: 3,
         handshakes: 20,
+        parallelism: 10,
+        tf: Vec::new(),
+        webide_bin: None,
+        only: None,
         json: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--resources" => a.resources = it.next().context("--resources N")?.parse()?,
-            "--handshakes" => a.handshakes = it.next().context("--handshakes N")?.parse()?,
+            "--resources" => {
+                a.resources = value()?
+                    .split(',')
+                    .map(|n| n.trim().parse().context("--resources N[,N...]"))
+                    .collect::<Result<_>>()?
+            }
+            "--runs" => a.runs = value()?.parse()?,
+            "--handshakes" => a.handshakes = value()?.parse()?,
+            "--parallelism" => a.parallelism = value()?.parse()?,
+            "--tf" => a.tf.push(value()?.into()),
+            "--webide-bin" => a.webide_bin = Some(value()?.into()),
+            "--only" => a.only = Some(value()?),
             "--json" => a.json = true,
             "-h" | "--help" => {
-                println!("usage: bench [--resources N] [--handshakes N] [--json]");
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other:?}"),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
+    }
+    if a.runs == 0 || a.resources.is_empty() {
+        bail!("--runs and --resources must be at least 1");
     }
     Ok(a)
 }
@@ -156,15 +194,6 @@ fn provider_rss() -> Vec<(String, u64)> {
     out
 }
 
-#[derive(Debug, Default, Clone)]
-struct Figures {
-    handshake_ms: f64,
-    plan_s: f64,
-    apply_s: f64,
-    destroy_s: f64,
-    peak_rss_kib: u64,
-}
-
 fn header(webide: bool) -> &'static str {
     if webide {
         "terraform {\n  required_providers {\n    webide = { source = \"webide/webide\" }\n  }\n}\n"
@@ -173,153 +202,320 @@ fn header(webide: bool) -> &'static str {
     }
 }
 
-async fn run_terraform(
+/// Medians (and the raw runs) of one provider at one N with one Terraform.
+#[derive(Debug, Default, Clone)]
+struct Run {
+    plan_s: f64,
+    apply_s: f64,
+    refresh_s: f64,
+    destroy_s: f64,
+    refresh_requests: u64,
+    peak_rss_kib: u64,
+}
+
+impl Run {
+    fn median_of(runs: &[Run]) -> Run {
+        let m = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        Run {
+            plan_s: m(|r| r.plan_s),
+            apply_s: m(|r| r.apply_s),
+            refresh_s: m(|r| r.refresh_s),
+            destroy_s: m(|r| r.destroy_s),
+            refresh_requests: m(|r| r.refresh_requests as f64) as u64,
+            peak_rss_kib: m(|r| r.peak_rss_kib as f64) as u64,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"plan_s": self.plan_s, "apply_s": self.apply_s, "refresh_s": self.refresh_s,
+               "destroy_s": self.destroy_s, "refresh_requests": self.refresh_requests,
+               "peak_rss_kib": self.peak_rss_kib})
+    }
+}
+
+/// One plan / apply / refresh / destroy cycle in a fresh working directory.
+async fn run_once(
+    cli: &TerraformCli,
     h: &Harness,
     tf: &str,
     env: &[(&str, &str)],
     provider_prefix: &str,
-) -> Result<Figures> {
-    let mut wd = h.workdir_with_main(tf)?;
-    wd.set_timeout(Duration::from_secs(1800));
+    sandbox: Option<&RunningSandbox>,
+    parallelism: usize,
+) -> Result<Run> {
+    let mut wd = TfWorkdir::new(&cli.path, h.cli_config_path())?;
+    wd.write("main.tf", tf)?;
+    wd.set_timeout(Duration::from_secs(3600));
     for (k, v) in env {
         wd.set_env(*k, *v);
     }
+    wd.set_env("BENCH_PHASE", "init");
     wd.init().await?;
-    let parallelism = "-parallelism=10";
-    let mut f = Figures::default();
+    let par = format!("-parallelism={parallelism}");
+    let requests = || sandbox.map_or(0, |s| s.requests("litellm"));
+    let mut r = Run::default();
     let sampler = RssSampler::start();
+
+    wd.set_env("BENCH_PHASE", "plan");
     let t = Instant::now();
-    wd.run(&["plan", "-no-color", "-input=false", parallelism])
-        .await?;
-    f.plan_s = t.elapsed().as_secs_f64();
+    wd.run(&["plan", "-no-color", "-input=false", &par]).await?;
+    r.plan_s = t.elapsed().as_secs_f64();
+
+    wd.set_env("BENCH_PHASE", "apply");
     let t = Instant::now();
-    wd.apply_with(&[parallelism]).await?;
-    f.apply_s = t.elapsed().as_secs_f64();
-    let peaks = sampler.finish();
-    f.peak_rss_kib = peaks
-        .iter()
-        .filter(|(n, _)| n.starts_with(provider_prefix))
-        .map(|(_, k)| *k)
-        .max()
-        .unwrap_or(0);
-    wd.plan().await?.assert_empty()?;
+    wd.apply_with(&[&par]).await?;
+    r.apply_s = t.elapsed().as_secs_f64();
+
+    wd.set_env("BENCH_PHASE", "refresh");
+    let before = requests();
+    let t = Instant::now();
+    wd.plan_with(&[&par])
+        .await?
+        .assert_empty()
+        .context("plan after apply")?;
+    r.refresh_s = t.elapsed().as_secs_f64();
+    r.refresh_requests = requests() - before;
+
+    wd.set_env("BENCH_PHASE", "destroy");
     let t = Instant::now();
     wd.run(&[
         "destroy",
         "-auto-approve",
         "-no-color",
         "-input=false",
-        parallelism,
+        &par,
     ])
     .await?;
-    f.destroy_s = t.elapsed().as_secs_f64();
-    Ok(f)
+    r.destroy_s = t.elapsed().as_secs_f64();
+
+    r.peak_rss_kib = sampler
+        .finish()
+        .iter()
+        .filter(|(n, _)| n.starts_with(provider_prefix))
+        .map(|(_, k)| *k)
+        .max()
+        .unwrap_or(0);
+    Ok(r)
 }
 
 fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
+    if b > 0.0 && a > 0.0 {
         format!("{:.2}x", a / b)
     } else {
         "n/a".into()
     }
 }
 
+/// The Terraform CLIs to measure: `--tf` paths, else the venv's 1.0.3 and `terraform` on PATH
+/// (one per version).
+fn clis(given: &[PathBuf]) -> Result<Vec<TerraformCli>> {
+    let mut out: Vec<TerraformCli> = Vec::new();
+    let mut add = |c: TerraformCli| {
+        if !out.iter().any(|o| o.version_line == c.version_line) {
+            out.push(c);
+        }
+    };
+    if !given.is_empty() {
+        for p in given {
+            add(TerraformCli::probe(p, CliSource::TfBinEnv)?);
+        }
+        return Ok(out);
+    }
+    match venv_terraform() {
+        Ok(c) => add(c.clone()),
+        Err(e) => eprintln!("bench: no venv Terraform ({e:#})"),
+    }
+    if let Some(p) = which("terraform") {
+        match TerraformCli::probe(&p, CliSource::Path("terraform")) {
+            Ok(c) => add(c),
+            Err(e) => eprintln!("bench: {} does not run ({e:#})", p.display()),
+        }
+    }
+    if out.is_empty() {
+        bail!("no Terraform CLI found (give --tf PATH)");
+    }
+    Ok(out)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, load average {load} at start")
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let webide_bin: PathBuf = provider_binary()?.to_path_buf();
+    let webide_bin: PathBuf = match &a.webide_bin {
+        Some(p) => p.clone(),
+        None => provider_binary()?.to_path_buf(),
+    };
     let null_bin: PathBuf = null_provider_binary()?.to_path_buf();
     let h = Harness::builder()
+        .provider_binary(&webide_bin)
         .null_provider(NullProvider::Required)
         .build()?;
+    let clis = clis(&a.tf)?;
+    let (do_webide, do_null) = match a.only.as_deref() {
+        None => (true, true),
+        Some("webide") => (true, false),
+        Some("null") => (false, true),
+        Some(o) => bail!("--only webide|null, not {o:?}"),
+    };
+    let machine = machine();
     eprintln!(
-        "bench: terraform {} ; webide {} ; null {}",
-        h.cli().version_line,
+        "bench: {machine}\nbench: webide {} ; null {} ; terraform {}",
         webide_bin.display(),
-        null_bin.display()
+        null_bin.display(),
+        clis.iter()
+            .map(|c| c.version_line.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     // Handshake: alternate the two so machine load affects both alike.
     let (mut hw, mut hn) = (Vec::new(), Vec::new());
-    for _ in 0..a.handshakes {
-        hw.push(handshake_ms(&webide_bin, "6")?);
-        hn.push(handshake_ms(&null_bin, "5")?);
+    if a.webide_bin.is_none() {
+        for _ in 0..a.handshakes {
+            hw.push(handshake_ms(&webide_bin, "6")?);
+            hn.push(handshake_ms(&null_bin, "5")?);
+        }
     }
+    let handshake = |v: &Vec<f64>| if v.is_empty() { 0.0 } else { median(v.clone()) };
+    let (hw, hn) = (handshake(&hw), handshake(&hn));
 
     let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
-    let n = a.resources;
-    let webide_tf = format!(
-        "{}provider \"webide\" {{}}\nresource \"webide_litellm_key\" \"k\" {{\n  count     = {n}\n  key_alias = \"bench-${{count.index}}\"\n  max_budget = 10\n  metadata = {{ enforcement_level = \"strict\" }}\n}}\n",
-        header(true)
-    );
-    let null_tf = format!(
-        "{}resource \"null_resource\" \"n\" {{\n  count = {n}\n  triggers = {{ index = count.index }}\n}}\n",
-        header(false)
-    );
-    eprintln!("bench: {n} webide_litellm_key ...");
-    let mut w = run_terraform(
-        &h,
-        &webide_tf,
-        &[
-            ("LITELLM_PROXY_URL", sb.litellm_url.as_str()),
-            ("LITELLM_MASTER_KEY", sb.config.litellm_master_key.as_str()),
-        ],
-        "terraform-provider-webide",
-    )
-    .await?;
-    w.handshake_ms = median(hw);
-    eprintln!("bench: {n} null_resource ...");
-    let mut g = run_terraform(&h, &null_tf, &[], "terraform-provider-null").await?;
-    g.handshake_ms = median(hn);
+    let webide_env = [
+        ("LITELLM_PROXY_URL", sb.litellm_url.as_str()),
+        ("LITELLM_MASTER_KEY", sb.config.litellm_master_key.as_str()),
+    ];
+    let mut results = Vec::new();
+    for cli in &clis {
+        for &n in &a.resources {
+            let webide_tf = format!(
+                "{}provider \"webide\" {{}}\nresource \"webide_litellm_key\" \"k\" {{\n  count     = {n}\n  key_alias = \"bench-${{count.index}}\"\n  max_budget = 10\n  metadata = {{ enforcement_level = \"strict\" }}\n}}\n",
+                header(true)
+            );
+            let null_tf = format!(
+                "{}resource \"null_resource\" \"n\" {{\n  count = {n}\n  triggers = {{ index = count.index }}\n}}\n",
+                header(false)
+            );
+            let (mut w, mut g) = (Vec::new(), Vec::new());
+            for i in 1..=a.runs {
+                eprintln!("bench: {} N={n} run {i}/{} ...", cli.version_line, a.runs);
+                if do_webide {
+                    w.push(
+                        run_once(
+                            cli,
+                            &h,
+                            &webide_tf,
+                            &webide_env,
+                            "terraform-provider-webide",
+                            Some(&sb),
+                            a.parallelism,
+                        )
+                        .await
+                        .with_context(|| format!("webide, N={n}, {}", cli.version_line))?,
+                    );
+                }
+                if do_null {
+                    g.push(
+                        run_once(
+                            cli,
+                            &h,
+                            &null_tf,
+                            &[],
+                            "terraform-provider-null",
+                            None,
+                            a.parallelism,
+                        )
+                        .await
+                        .with_context(|| format!("null, N={n}, {}", cli.version_line))?,
+                    );
+                }
+            }
+            let med = |v: &[Run]| {
+                if v.is_empty() {
+                    Run::default()
+                } else {
+                    Run::median_of(v)
+                }
+            };
+            results.push((cli.version_line.clone(), n, med(&w), med(&g), w, g));
+        }
+    }
     sb.shutdown().await;
 
     if a.json {
-        let fig = |f: &Figures| {
-            json!({"handshake_ms": f.handshake_ms, "plan_s": f.plan_s, "apply_s": f.apply_s,
-                   "destroy_s": f.destroy_s, "peak_rss_kib": f.peak_rss_kib})
-        };
+        let items: Vec<Value> = results
+            .iter()
+            .map(|(tf, n, w, g, wr, gr)| {
+                json!({"terraform": tf, "resources": n, "runs": a.runs,
+                       "webide": w.to_json(), "null": g.to_json(),
+                       "webide_runs": wr.iter().map(Run::to_json).collect::<Vec<_>>(),
+                       "null_runs": gr.iter().map(Run::to_json).collect::<Vec<_>>()})
+            })
+            .collect();
         println!(
             "{}",
-            json!({"resources": n, "terraform": h.cli().version_line,
-                   "webide": fig(&w), "null": fig(&g)})
+            json!({"machine": machine, "parallelism": a.parallelism,
+                   "handshake_ms": {"webide": hw, "null": hn}, "results": items})
         );
         return Ok(());
     }
+    println!("machine: {machine}");
     println!(
-        "webide provider vs HashiCorp null provider (Go), {n} resources each, {}",
-        h.cli().version_line
+        "start to handshake (median of {}): webide {hw:.1} ms, null (Go) {hn:.1} ms, {}",
+        a.handshakes,
+        ratio(hw, hn)
     );
-    println!(
-        "{:<34} {:>14} {:>14} {:>10}",
-        "figure", "webide", "null (Go)", "ratio"
-    );
-    let row = |name: &str, x: f64, y: f64, unit: &str| {
+    for (tf, n, w, g, _, _) in &results {
         println!(
-            "{:<34} {:>11.1} {unit:<2} {:>11.1} {unit:<2} {:>10}",
-            name,
-            x,
-            y,
-            ratio(x, y)
+            "\n{tf}, {n} resources each, median of {} interleaved runs, -parallelism={}",
+            a.runs, a.parallelism
         );
-    };
-    row(
-        "start to handshake (median)",
-        w.handshake_ms,
-        g.handshake_ms,
-        "ms",
-    );
-    row("terraform plan (wall)", w.plan_s, g.plan_s, "s");
-    row("terraform apply (wall)", w.apply_s, g.apply_s, "s");
-    row("terraform destroy (wall)", w.destroy_s, g.destroy_s, "s");
-    row(
-        "provider peak RSS (VmHWM)",
-        w.peak_rss_kib as f64 / 1024.0,
-        g.peak_rss_kib as f64 / 1024.0,
-        "MB",
-    );
+        println!(
+            "{:<38} {:>12} {:>12} {:>8}",
+            "figure", "webide", "null (Go)", "ratio"
+        );
+        let row = |name: &str, x: f64, y: f64, unit: &str| {
+            println!(
+                "{:<38} {:>9.2} {unit:<2} {:>9.2} {unit:<2} {:>8}",
+                name,
+                x,
+                y,
+                ratio(x, y)
+            );
+        };
+        row("plan, no state", w.plan_s, g.plan_s, "s");
+        row("apply", w.apply_s, g.apply_s, "s");
+        row("plan after apply (refresh)", w.refresh_s, g.refresh_s, "s");
+        row("destroy", w.destroy_s, g.destroy_s, "s");
+        row(
+            "provider peak RSS (VmHWM)",
+            w.peak_rss_kib as f64 / 1024.0,
+            g.peak_rss_kib as f64 / 1024.0,
+            "MB",
+        );
+        println!(
+            "{:<38} {:>12} {:>12}",
+            "LiteLLM API requests per refresh", w.refresh_requests, "-"
+        );
+    }
     println!(
-        "(webide keys go through the LiteLLM sandbox over HTTP; null_resource makes no calls)"
+        "\n(webide keys go through the in-process LiteLLM sandbox over HTTP; null_resource makes no calls)"
     );
     Ok(())
 }

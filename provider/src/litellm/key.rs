@@ -166,16 +166,13 @@ impl Resource<Clients> for KeyResource {
         let Some(token) = state.get("id").as_str() else {
             return Ok(None);
         };
-        let info = client
-            .key_info(token)
+        // Batched: answered from one /key/list per refresh when the key is listed in full.
+        let fields: Vec<&str> = FIELDS.iter().chain(COMPUTED).map(|f| f.api).collect();
+        let row = client
+            .key_row_batched(token, &fields)
             .await
             .map_err(|e| api_error("read", e))?;
-        match info {
-            Some(row) if row.get("status").and_then(Json::as_str) != Some("deleted") => {
-                Ok(Some(state_from_api(state, &row, token)))
-            }
-            _ => Ok(None),
-        }
+        Ok(row.map(|row| state_from_api(state, &row, token)))
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {

@@ -13,11 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::framework::StopToken;
 use crate::http::{ApiClient, ApiError};
 use crate::provider::ServiceConfig;
+use crate::snapshot::{self, ListSnapshot};
 
 /// The proxy's management API.
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
+    /// `/key/list` snapshot for batched refresh of keys; invalidated by every key write.
+    keys: ListSnapshot,
 }
 
 /// LiteLLM stores keys as the lowercase hex SHA-256 of the key (the "token").
@@ -43,7 +46,10 @@ impl Client {
             &c.tls,
             stop,
         )?;
-        Ok(Client { api })
+        Ok(Client {
+            api,
+            keys: ListSnapshot::new(),
+        })
     }
 
     pub fn api(&self) -> &ApiClient {
@@ -52,9 +58,12 @@ impl Client {
 
     /// POST /key/generate. Not retried blindly: see the key resource.
     pub async fn generate(&self, body: &Json) -> Result<Json, ApiError> {
-        self.api
+        let r = self
+            .api
             .call(Method::POST, "/key/generate", &[], Some(body), false)
-            .await
+            .await;
+        self.keys.invalidate();
+        r
     }
 
     /// GET /key/info; `None` when the key does not exist.
@@ -70,15 +79,75 @@ impl Client {
         }
     }
 
+    /// A live key's row for a refresh: from the `/key/list` snapshot when the key is there
+    /// with every field in `fields`, else from `/key/info` (see [`crate::snapshot`]).
+    /// `None` when the key does not exist or is deleted.
+    pub async fn key_row_batched(
+        &self,
+        token: &str,
+        fields: &[&str],
+    ) -> Result<Option<Json>, ApiError> {
+        let listed = self.keys.row(token, || self.list_all_keys()).await;
+        if let Some(row) = listed.filter(|r| snapshot::has_fields(r, fields.iter().copied())) {
+            return Ok(Some(row));
+        }
+        Ok(self
+            .key_info(token)
+            .await?
+            .filter(|r| r.get("status").and_then(Json::as_str) != Some("deleted")))
+    }
+
+    /// Every live key as a full object, by token (`/key/list?return_full_object=true`, all
+    /// pages of 100, LiteLLM's maximum page size).
+    async fn list_all_keys(&self) -> Result<snapshot::Rows, ApiError> {
+        let rows = snapshot::all_pages(
+            |page| async move {
+                let j = self
+                    .api
+                    .get(
+                        "/key/list",
+                        &[
+                            ("return_full_object", "true".into()),
+                            ("size", "100".into()),
+                            ("page", page.to_string()),
+                        ],
+                    )
+                    .await?;
+                let keys = j
+                    .get("keys")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let total_pages = j.get("total_pages").and_then(Json::as_u64).unwrap_or(0);
+                Ok((keys, u64::from(page) < total_pages))
+            },
+            100_000,
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.get("token")?.as_str()?.to_string(), r)))
+            .collect())
+    }
+
     /// POST /key/update (merge-patch: only the fields in `body` change).
     pub async fn update_key(&self, body: &Json) -> Result<Json, ApiError> {
-        self.api
+        let r = self
+            .api
             .call(Method::POST, "/key/update", &[], Some(body), true)
-            .await
+            .await;
+        self.keys.invalidate();
+        r
     }
 
     /// POST /key/delete; a key already gone is not an error.
     pub async fn delete_key(&self, token: &str) -> Result<(), ApiError> {
+        let r = self.delete_key_once(token).await;
+        self.keys.invalidate();
+        r
+    }
+
+    async fn delete_key_once(&self, token: &str) -> Result<(), ApiError> {
         match self
             .api
             .call(

@@ -1,6 +1,6 @@
 //! Server-side state of the LiteLLM simulator, shared by handlers and tests.
 
-use std::collections::BTreeMap;
+use imbl::OrdMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -15,19 +15,20 @@ use crate::time::{self, Micros};
 /// Name of the state file in the state directory.
 pub const STATE_FILE: &str = "litellm.json";
 
-/// Everything the simulator stores. Rows are JSON objects shaped like the
+/// Everything the simulator stores (persistent maps, so the copy each commit works on costs
+/// O(1) instead of a clone of every row). Rows are JSON objects shaped like the
 /// proxy's database rows (key rows carry `token`, the sha256 of the key).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct State {
     /// Live keys by token.
-    pub keys: BTreeMap<String, Value>,
+    pub keys: OrdMap<String, Value>,
     /// Deleted keys by token (with `deleted_at`, `deleted_by`).
-    pub deleted_keys: BTreeMap<String, Value>,
+    pub deleted_keys: OrdMap<String, Value>,
     /// Teams by `team_id`.
-    pub teams: BTreeMap<String, Value>,
+    pub teams: OrdMap<String, Value>,
     /// Models (`LiteLLM_ProxyModelTable` rows) by `model_id`.
-    pub models: BTreeMap<String, Value>,
+    pub models: OrdMap<String, Value>,
 }
 
 struct Inner {
