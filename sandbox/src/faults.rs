@@ -182,7 +182,10 @@ async fn inject(State(ctx): State<Arc<Ctx>>, req: Request, next: Next) -> Respon
             };
         }
     }
-    let is_write = !matches!(req.method(), &Method::GET | &Method::HEAD | &Method::OPTIONS);
+    let is_write = !matches!(
+        req.method(),
+        &Method::GET | &Method::HEAD | &Method::OPTIONS
+    );
     if is_write && !(ctx.is_health)(req.uri().path()) {
         let roll: f64 = rand::random();
         if roll < f.commit_drop_rate + f.commit_error_rate {
@@ -196,7 +199,10 @@ async fn inject(State(ctx): State<Arc<Ctx>>, req: Request, next: Next) -> Respon
                 }
             }
             return if rand::random::<bool>() {
-                fault(StatusCode::BAD_GATEWAY, "committed, answer lost (bad gateway)")
+                fault(
+                    StatusCode::BAD_GATEWAY,
+                    "committed, answer lost (bad gateway)",
+                )
             } else {
                 fault(
                     StatusCode::GATEWAY_TIMEOUT,

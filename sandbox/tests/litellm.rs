@@ -804,7 +804,11 @@ async fn faults_commit_then_lose_the_answer() {
         .send()
         .await
         .unwrap();
-    assert!(matches!(res.status().as_u16(), 502 | 504), "{}", res.status());
+    assert!(
+        matches!(res.status().as_u16(), 502 | 504),
+        "{}",
+        res.status()
+    );
     assert!(s.sb.litellm_store().snapshot().teams.contains_key("lost-2"));
     s.sb.shutdown().await;
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -127,10 +128,33 @@ impl Resource<Clients> for UserResource {
             "/users/{}",
             plan.get("username").as_str().unwrap_or_default()
         );
+        // Coder stores no free-form field on a user: one found after an unknown outcome is this
+        // create's when it was created since the create started, with its e-mail.
+        let (username, email) = (
+            plan.get("username")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            plan.get("email").as_str().unwrap_or_default().to_string(),
+        );
         let u = crate::http::create_once(
+            CreateTarget::new(
+                "coder",
+                "webide_coder_user",
+                format!("username {username:?}"),
+            ),
             || c.send(Method::POST, "/users", &body, false),
             || c.get(&lookup_path),
-            5,
+            |u, window| {
+                let same_email = u.get("email").and_then(Json::as_str) == Some(email.as_str());
+                if same_email && window.covers(u.get("created_at").and_then(Json::as_str)) {
+                    Ownership::Ours
+                } else {
+                    Ownership::Foreign {
+                        import_id: username.clone(),
+                    }
+                }
+            },
         )
         .await
         .map_err(|e| err("create", e))?;
