@@ -82,6 +82,7 @@ impl Resource<Clients> for GroupResource {
                 Attribute::string("name")
                     .required()
                     .validate(NonEmpty)
+                    .validate(crate::framework::validators::NoControlChars)
                     .describe("Group name."),
             )
             .attr(

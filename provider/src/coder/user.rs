@@ -77,9 +77,9 @@ impl Resource<Clients> for UserResource {
     fn schema(&self) -> Schema {
         let block = Block::new("A Coder user. `roles` are site roles (every user is a member); drift on them shows in plan. Declaring `login_type = \"oidc\"` avoids the seeds' \"OIDC login fails for existing user\" problem (users created with a password cannot sign in through SSO); Coder v2.15's API cannot change another user's login type, so a change re-creates the user.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("User id (UUID)."))
-            .attr(Attribute::string("username").required().validate(NonEmpty).describe("Username (changes in place). Import id."))
+            .attr(Attribute::string("username").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Username (changes in place). Import id."))
             .attr(Attribute::string("email").required().requires_replace().validate(Email).describe("E-mail address (cannot change through the API)."))
-            .attr(Attribute::string("name").default("").describe("Display name."))
+            .attr(Attribute::string("name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))
             .attr(Attribute::string_set("roles").default(Value::string_set(Vec::<String>::new())).validate(OneOf(ROLES)).describe("Site roles: owner, template-admin, user-admin, auditor."))
             .attr(Attribute::bool("suspended").default(false).describe("Suspended users cannot sign in."))

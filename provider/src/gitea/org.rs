@@ -72,7 +72,7 @@ impl Resource<Clients> for OrgResource {
         let block = Block::new("A Gitea organization. Members come from its teams (`webide_gitea_team`); the token's user owns it.")
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric id."))
             .attr(Attribute::string("name").required().requires_replace().validate(GiteaName).describe("Organization name. Import id."))
-            .attr(Attribute::string("full_name").default("").describe("Display name."))
+            .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("description").default("").describe("Description."))
             .attr(Attribute::string("website").default("").describe("Website URL."))
             .attr(Attribute::string("location").default("").describe("Location."))

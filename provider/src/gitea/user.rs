@@ -93,7 +93,7 @@ impl Resource<Clients> for UserResource {
         .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric user id."))
         .attr(Attribute::string("username").required().requires_replace().validate(GiteaName).describe("Login name. Import id."))
         .attr(Attribute::string("email").required().validate(Email).describe("Primary e-mail address (unique)."))
-        .attr(Attribute::string("full_name").default("").describe("Display name."))
+        .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
         .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters for local accounts). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
         .attr(Attribute::bool("must_change_password").default(false).describe("Ask for a new password at next login. Gitea does not report it, so changes made elsewhere are not detected."))
         .attr(Attribute::bool("restricted").default(false).describe("Restricted users see only repositories they own, collaborate on, or reach through a team."))

@@ -111,7 +111,7 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Token id: the SHA-256 of the key, as LiteLLM stores it. Not a secret; used for import."))
         .attr(Attribute::string("key").computed().sensitive().use_state_for_unknown().describe("The secret key (`sk-...`). Unknown after an import by token id; import by the key itself to keep it."))
         .attr(Attribute::string("key_name").computed().use_state_for_unknown().describe("Abbreviated key LiteLLM shows (`sk-...abcd`)."))
-        .attr(Attribute::string("key_alias").optional().describe("Human name; unique across all keys.").validate(NonEmpty))
+        .attr(Attribute::string("key_alias").optional().validate(crate::framework::validators::NoControlChars).describe("Human name; unique across all keys.").validate(NonEmpty))
         .attr(Attribute::string_list("models").default(Value::List(vec![])).describe("Models the key may use; empty = all."))
         .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place."))
         .attr(Attribute::string("user_id").optional().describe("Owning LiteLLM user."))

@@ -76,7 +76,8 @@ impl Resource<Clients> for TeamResource {
                     Attribute::string("team_alias")
                         .required()
                         .describe("Team name.")
-                        .validate(NonEmpty),
+                        .validate(NonEmpty)
+                        .validate(crate::framework::validators::NoControlChars),
                 )
                 .attr(
                     Attribute::string_list("models")
