@@ -347,6 +347,60 @@ fn cases() -> Vec<Case> {
             phase: Validate,
             expect: "url",
         },
+        case(
+            "number out of float range",
+            Validate,
+            "Number out of range for max_budget",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias = "t"
+  max_budget = 1e400
+}"#,
+        ),
+        case(
+            "NUL byte in team_alias",
+            Validate,
+            "team_alias",
+            r#"resource "webide_litellm_team" "t" { team_alias = "ops\u0000team" }"#,
+        ),
+        case(
+            "newline in gitea full_name",
+            Validate,
+            "full_name",
+            r#"resource "webide_gitea_user" "u" {
+  username  = "ada"
+  email     = "ada@example.com"
+  password  = "password123"
+  full_name = "Ada\nLovelace"
+}"#,
+        ),
+        case(
+            "control character in coder username",
+            Validate,
+            "username",
+            r#"resource "webide_coder_user" "u" {
+  username = "ada\u0007"
+  email    = "ada@example.com"
+}"#,
+        ),
+        case(
+            "tab in authentik username",
+            Validate,
+            "username",
+            r#"resource "webide_authentik_user" "u" {
+  username = "ada\tl"
+  name     = "Ada"
+}"#,
+        ),
+        Case {
+            name: "URL with an invalid port",
+            provider: r#"litellm {
+    url        = "http://127.0.0.1:99999"
+    master_key = "sk-x"
+  }"#,
+            body: r#"resource "webide_litellm_team" "t" { team_alias = "t" }"#,
+            phase: Validate,
+            expect: "url",
+        },
         Case {
             name: "expired or wrong master key",
             provider: r#"litellm {
@@ -448,6 +502,10 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
     let all = cases();
     for c in &all {
         match run_case(&wd, c).await {
+            Ok(text) if text.contains(&"0".repeat(60)) => failures.push(format!(
+                "{}: the diagnostic repeats the digits of the number:\n{text}",
+                c.name
+            )),
             Ok(text) if text.contains(c.expect) => {
                 let first = text
                     .lines()

@@ -68,6 +68,14 @@ pub enum ApiError {
         path: String,
         message: String,
     },
+    /// A create met an object with its natural key that is not provably its own.
+    #[error("{message}")]
+    Exists {
+        service: &'static str,
+        type_name: &'static str,
+        import_id: String,
+        message: String,
+    },
     #[error("{service}: {method} {path} cancelled: Terraform asked the provider to stop")]
     Stopped {
         service: &'static str,
@@ -321,46 +329,189 @@ pub enum Body {
     },
 }
 
-/// A create that is never retried blindly: when its answer is lost (a transport error), the
-/// object is looked up by its natural key and adopted if it exists; only when it certainly
-/// does not is the create sent again (up to `attempts` times, with backoff).
-pub async fn create_once<T, C, CF, L, LF>(
+/// What a create makes: named in the diagnostic when an object with the same natural key
+/// already exists and is not provably the one this create made.
+#[derive(Clone, Debug)]
+pub struct CreateTarget {
+    pub service: &'static str,
+    /// Terraform resource type, e.g. `webide_litellm_team`.
+    pub type_name: &'static str,
+    /// The natural key, e.g. `team_alias "platform"`.
+    pub key: String,
+    /// How often the create is sent when it certainly made nothing.
+    pub attempts: u32,
+    /// Look the key up before the first create: for APIs that do not keep the natural key
+    /// unique (a second create would silently make a duplicate).
+    pub check_first: bool,
+}
+
+impl CreateTarget {
+    pub fn new(service: &'static str, type_name: &'static str, key: impl Into<String>) -> Self {
+        CreateTarget {
+            service,
+            type_name,
+            key: key.into(),
+            attempts: 5,
+            check_first: false,
+        }
+    }
+}
+
+/// Whether an object found by its natural key is the one this create made.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ownership {
+    /// It carries this create's ownership marker (a secret or id the provider generated, a
+    /// marker it wrote, or it came into existence during this create with the values it sent).
+    Ours,
+    /// Someone else's, or left by an earlier run whose answer never reached Terraform: never
+    /// taken over silently. `import_id` is what `terraform import` takes for it.
+    Foreign { import_id: String },
+}
+
+/// When this create started: objects created before it are not ours.
+#[derive(Clone, Copy, Debug)]
+pub struct CreateWindow {
+    started: std::time::SystemTime,
+}
+
+impl CreateWindow {
+    /// Allowance for second-precision server timestamps and small clock differences between
+    /// the provider and the server. A server clock further behind makes an object of ours look
+    /// older: the create then fails with the import diagnostic, never adopts a foreign object.
+    pub const TOLERANCE: Duration = Duration::from_secs(2);
+
+    pub fn now() -> CreateWindow {
+        CreateWindow {
+            started: std::time::SystemTime::now(),
+        }
+    }
+
+    /// Whether an RFC 3339 creation time (as the server reports it) lies in this window.
+    pub fn covers(&self, created: Option<&str>) -> bool {
+        let Some(t) = created.and_then(|c| {
+            time::OffsetDateTime::parse(c.trim(), &time::format_description::well_known::Rfc3339)
+                .ok()
+        }) else {
+            return false;
+        };
+        let since = self
+            .started
+            .checked_sub(Self::TOLERANCE)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        std::time::SystemTime::from(t) >= since
+    }
+}
+
+/// A create that is never retried blindly and never duplicates or orphans an object.
+///
+/// Its outcome is ambiguous when the answer is lost (transport error, timeout) or is a
+/// 5xx/429 (a gateway may answer 502/504 after the server committed). Then the object is
+/// looked up by its natural key (`lookup`): adopted when `owned` proves it is this create's,
+/// refused with an import diagnostic ([`ApiError::Exists`]) when it is not, and the create is
+/// sent again (with backoff) only when nothing was found. A create refused with 400/409/422
+/// is checked the same way: when an object with the key exists, it is adopted if ours (an
+/// earlier attempt of this create committed) and otherwise named with its import command.
+pub async fn create_once<T, C, CF, L, LF, O>(
+    target: CreateTarget,
     mut create: C,
     mut lookup: L,
-    attempts: u32,
+    owned: O,
 ) -> Result<T, ApiError>
 where
     C: FnMut() -> CF,
     CF: std::future::Future<Output = Result<T, ApiError>>,
     L: FnMut() -> LF,
     LF: std::future::Future<Output = Result<Option<T>, ApiError>>,
+    O: Fn(&T, &CreateWindow) -> Ownership,
 {
     let policy = RetryPolicy::default();
+    let window = CreateWindow::now();
+    let foreign = |import_id: String, cause: String| {
+        tracing::warn!(
+            service = target.service,
+            type_name = target.type_name,
+            "an object with this key exists and is not this create's"
+        );
+        ApiError::Exists {
+            service: target.service,
+            type_name: target.type_name,
+            message: exists_message(&target, &import_id, &cause),
+            import_id,
+        }
+    };
+    if target.check_first {
+        if let Some(found) = lookup().await? {
+            if let Ownership::Foreign { import_id } = owned(&found, &window) {
+                return Err(foreign(import_id, "nothing sent yet".into()));
+            }
+        }
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match create().await {
+        let e = match create().await {
             Ok(v) => return Ok(v),
-            Err(e @ ApiError::Transport { .. }) => {
-                if let Some(found) = lookup().await? {
-                    tracing::info!(
-                        attempt,
-                        "create answer lost; adopted the object found by its key"
-                    );
-                    return Ok(found);
-                }
-                if attempt >= attempts {
-                    return Err(e);
-                }
+            Err(e) => e,
+        };
+        let ambiguous = match &e {
+            ApiError::Transport { .. } => true,
+            ApiError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        };
+        let conflict = matches!(e.status(), Some(400 | 409 | 422));
+        if !ambiguous && !conflict {
+            return Err(e);
+        }
+        match lookup().await? {
+            Some(found) => {
+                return match owned(&found, &window) {
+                    Ownership::Ours => {
+                        tracing::info!(
+                            service = target.service,
+                            type_name = target.type_name,
+                            attempt,
+                            "create outcome unknown; adopted the object it made"
+                        );
+                        Ok(found)
+                    }
+                    Ownership::Foreign { import_id } => Err(foreign(import_id, e.to_string())),
+                };
+            }
+            None if conflict || attempt >= target.attempts => return Err(e),
+            None => {
                 tracing::info!(
+                    service = target.service,
+                    type_name = target.type_name,
                     attempt,
-                    "create answer lost and nothing was created; sending it again"
+                    "create outcome unknown and nothing was created; sending it again"
                 );
                 tokio::time::sleep(backoff(attempt, &policy)).await;
             }
-            Err(e) => return Err(e),
         }
     }
+}
+
+/// The diagnostic for an object that exists and is not ours: what happened and the exact
+/// `terraform import` command and `import {}` block (Terraform does not tell a provider the
+/// resource's address, so its name is the NAME of the resource the error is reported on).
+fn exists_message(t: &CreateTarget, import_id: &str, cause: &str) -> String {
+    let ty = t.type_name;
+    let field = t.key.split_whitespace().next().unwrap_or("name");
+    format!(
+        "{service}: a {ty} with {key} already exists and was not made by this create (made by \
+         hand, by another configuration, or by an earlier run killed before Terraform saved its \
+         state; the create said: {cause}). It is not taken over silently. To manage it with \
+         Terraform, import it (NAME is the name of the resource this error is reported on):\n\n\
+         \x20 terraform import {ty}.NAME {import_id}\n\n\
+         or, on Terraform >= 1.5, add this block and apply again:\n\n\
+         \x20 import {{\n\
+         \x20   to = {ty}.NAME\n\
+         \x20   id = \"{import_id}\"\n\
+         \x20 }}\n\n\
+         Otherwise delete it on the server or choose another {field}.",
+        service = t.service,
+        key = t.key,
+    )
 }
 
 /// Exponential backoff with ±50% jitter.
@@ -661,6 +812,123 @@ mod tests {
             error_message(&json!({"email": ["Enter a valid email address."]}))
                 .contains("valid email")
         );
+    }
+
+    fn transport() -> ApiError {
+        ApiError::Transport {
+            service: "t",
+            method: Method::POST,
+            path: "/x".into(),
+            message: "request failed: connection closed".into(),
+        }
+    }
+
+    fn status(code: u16) -> ApiError {
+        ApiError::Status {
+            service: "t",
+            method: Method::POST,
+            path: "/x".into(),
+            status: code,
+            message: "m".into(),
+            body: Json::Null,
+        }
+    }
+
+    fn target() -> CreateTarget {
+        CreateTarget::new("t", "webide_t", "name \"a\"")
+    }
+
+    /// Runs create_once with scripted create answers and lookup results.
+    async fn run(
+        creates: Vec<Result<u32, ApiError>>,
+        lookups: Vec<Option<u32>>,
+    ) -> (Result<u32, ApiError>, usize, usize) {
+        use std::sync::Mutex;
+        let creates = Mutex::new(creates.into_iter());
+        let lookups = Mutex::new(lookups.into_iter());
+        let (nc, nl) = (Mutex::new(0), Mutex::new(0));
+        let r = create_once(
+            target(),
+            || {
+                *nc.lock().unwrap() += 1;
+                let next = creates.lock().unwrap().next().expect("unexpected create");
+                async move { next }
+            },
+            || {
+                *nl.lock().unwrap() += 1;
+                let next = lookups.lock().unwrap().next().expect("unexpected lookup");
+                async move { Ok(next) }
+            },
+            // 7 is "ours"; anything else was made by someone else.
+            |v: &u32, _: &CreateWindow| {
+                if *v == 7 {
+                    Ownership::Ours
+                } else {
+                    Ownership::Foreign {
+                        import_id: format!("id-{v}"),
+                    }
+                }
+            },
+        )
+        .await;
+        let (c, l) = (*nc.lock().unwrap(), *nl.lock().unwrap());
+        (r, c, l)
+    }
+
+    #[tokio::test]
+    async fn ambiguous_create_adopts_only_its_own_object() {
+        // Lost answer, the server committed: adopted, not sent twice.
+        let (r, c, l) = run(vec![Err(transport())], vec![Some(7)]).await;
+        assert_eq!((r.unwrap(), c, l), (7, 1, 1));
+        // 502/504/500 after a commit are ambiguous too.
+        for code in [500, 502, 504, 503, 429] {
+            let (r, c, _) = run(vec![Err(status(code))], vec![Some(7)]).await;
+            assert_eq!((r.unwrap(), c), (7, 1), "{code}");
+        }
+        // Lost answer, nothing made: sent again.
+        let (r, c, l) = run(vec![Err(transport()), Ok(7)], vec![None]).await;
+        assert_eq!((r.unwrap(), c, l), (7, 2, 1));
+        // A foreign object under the key is never adopted: import diagnostic.
+        let (r, c, _) = run(vec![Err(status(502))], vec![Some(3)]).await;
+        assert_eq!(c, 1);
+        let msg = r.unwrap_err().to_string();
+        assert!(msg.contains("terraform import webide_t.NAME id-3"), "{msg}");
+        assert!(
+            msg.contains("to = webide_t.NAME") && msg.contains("id = \"id-3\""),
+            "{msg}"
+        );
+        assert!(msg.contains("another name"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn conflicting_create_names_the_existing_object() {
+        // An earlier attempt of this create committed: adopted.
+        let (r, _, _) = run(vec![Err(status(409))], vec![Some(7)]).await;
+        assert_eq!(r.unwrap(), 7);
+        // Someone else's: import diagnostic.
+        let (r, _, _) = run(vec![Err(status(422))], vec![Some(4)]).await;
+        assert!(matches!(r, Err(ApiError::Exists { ref import_id, .. }) if import_id == "id-4"));
+        // A plain validation error: the server's own message, not sent again.
+        let (r, c, l) = run(vec![Err(status(400))], vec![None]).await;
+        assert_eq!((r.unwrap_err().status(), c, l), (Some(400), 1, 1));
+        // Not ambiguous (401): no lookup.
+        let (r, _, l) = run(vec![Err(status(401))], vec![]).await;
+        assert_eq!((r.unwrap_err().status(), l), (Some(401), 0));
+    }
+
+    #[test]
+    fn create_window_covers_objects_made_since_it_opened() {
+        let w = CreateWindow::now();
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        assert!(w.covers(Some(&fmt(now))));
+        assert!(w.covers(Some(&fmt(now - time::Duration::seconds(1)))));
+        assert!(!w.covers(Some(&fmt(now - time::Duration::minutes(5)))));
+        assert!(!w.covers(Some("not a time")));
+        assert!(!w.covers(None));
     }
 
     #[test]

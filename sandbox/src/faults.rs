@@ -1,7 +1,9 @@
 //! Fault injection, configured per service: added latency, error answers
-//! (503, or 429 with `Retry-After: 1`), dropped connections and an initial
-//! outage. Spec syntax (env `WEBIDE_SANDBOX_FAULTS`):
-//! `litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5`.
+//! (503, or 429 with `Retry-After: 1`), dropped connections, an initial
+//! outage, and writes that commit and then lose their answer (the handler
+//! runs, then the connection is closed or a gateway answers 502/504).
+//! Spec syntax (env `WEBIDE_SANDBOX_FAULTS`):
+//! `litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5,commit_drop_rate=0.1`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -30,6 +32,12 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Every request is answered 503 during this many seconds after start.
     pub down_for_secs: u64,
+    /// Share (0..=1) of writes (POST, PUT, PATCH, DELETE) that are handled (and commit) and
+    /// whose connection is then closed without an answer.
+    pub commit_drop_rate: f64,
+    /// Share (0..=1) of writes that are handled (and commit) and then answered 502 or 504
+    /// (half each), as a gateway in front of a real service does when the upstream is slow.
+    pub commit_error_rate: f64,
 }
 
 impl Faults {
@@ -51,7 +59,12 @@ impl Faults {
             "error_rate" => self.error_rate = rate(value)?,
             "drop_rate" => self.drop_rate = rate(value)?,
             "down_for_secs" => self.down_for_secs = value.parse()?,
-            _ => bail!("unknown fault (latency_ms, error_rate, drop_rate, down_for_secs)"),
+            "commit_drop_rate" => self.commit_drop_rate = rate(value)?,
+            "commit_error_rate" => self.commit_error_rate = rate(value)?,
+            _ => bail!(
+                "unknown fault (latency_ms, error_rate, drop_rate, down_for_secs, \
+                 commit_drop_rate, commit_error_rate)"
+            ),
         }
         Ok(())
     }
@@ -169,6 +182,35 @@ async fn inject(State(ctx): State<Arc<Ctx>>, req: Request, next: Next) -> Respon
             };
         }
     }
+    let is_write = !matches!(
+        req.method(),
+        &Method::GET | &Method::HEAD | &Method::OPTIONS
+    );
+    if is_write && !(ctx.is_health)(req.uri().path()) {
+        let roll: f64 = rand::random();
+        if roll < f.commit_drop_rate + f.commit_error_rate {
+            let kill = req.extensions().get::<ConnKill>().cloned();
+            // The handler runs to completion: the write is committed.
+            let _committed = next.run(req).await;
+            if roll < f.commit_drop_rate {
+                if let Some(kill) = kill {
+                    kill.kill();
+                    std::future::pending::<()>().await;
+                }
+            }
+            return if rand::random::<bool>() {
+                fault(
+                    StatusCode::BAD_GATEWAY,
+                    "committed, answer lost (bad gateway)",
+                )
+            } else {
+                fault(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "committed, answer lost (gateway timeout)",
+                )
+            };
+        }
+    }
     next.run(req).await
 }
 
@@ -194,5 +236,9 @@ mod tests {
         assert!(FaultSpec::parse("litellm:error_rate=2").is_err());
         assert!(FaultSpec::parse("litellm:bogus=1").is_err());
         assert!(FaultSpec::parse("litellm").is_err());
+        let lost = FaultSpec::parse("gitea:commit_drop_rate=0.1,commit_error_rate=0.05").unwrap();
+        assert_eq!(lost.get("gitea").unwrap().commit_drop_rate, 0.1);
+        assert_eq!(lost.get("gitea").unwrap().commit_error_rate, 0.05);
+        assert!(FaultSpec::parse("gitea:commit_error_rate=-1").is_err());
     }
 }

@@ -776,3 +776,39 @@ async fn faults_drop_and_latency() {
     assert!(t.elapsed() >= Duration::from_millis(300));
     s.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_commit_then_lose_the_answer() {
+    // The handler runs (the team is stored), then the connection is closed.
+    let s = start_faulty("litellm:commit_drop_rate=1").await;
+    let res = s
+        .http
+        .post(format!("{}/team/new", s.sb.litellm_url))
+        .bearer_auth(MASTER)
+        .json(&json!({"team_id": "lost-1", "team_alias": "lost"}))
+        .send()
+        .await;
+    assert!(res.is_err(), "answer lost: {res:?}");
+    assert!(s.sb.litellm_store().snapshot().teams.contains_key("lost-1"));
+    // Reads are not writes: answered normally.
+    assert_eq!(s.get("/key/list").await.0, 200);
+    s.sb.shutdown().await;
+
+    // The handler runs, then a gateway answers 502 or 504.
+    let s = start_faulty("litellm:commit_error_rate=1").await;
+    let res = s
+        .http
+        .post(format!("{}/team/new", s.sb.litellm_url))
+        .bearer_auth(MASTER)
+        .json(&json!({"team_id": "lost-2", "team_alias": "lost"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(res.status().as_u16(), 502 | 504),
+        "{}",
+        res.status()
+    );
+    assert!(s.sb.litellm_store().snapshot().teams.contains_key("lost-2"));
+    s.sb.shutdown().await;
+}

@@ -1,19 +1,21 @@
 //! `scripts/faults`: figures for the provider under injected faults (not a timed test).
 //!
 //! 1. Faulty services: every simulator answers a share of requests with 503/429 (Retry-After),
-//!    drops a share of connections and adds latency. An apply of N resources across the
-//!    services converges; the number of objects on the sandbox equals the number in state (no
-//!    orphan, no duplicate); a second plan is empty.
+//!    drops a share of connections, lets a share of writes commit and then loses their answer
+//!    (closed connection or 502/504) and adds latency. An apply of N resources across the
+//!    services converges; per service, the objects on the sandbox are those in state: no
+//!    orphan (on the server, not in state), no duplicate (one key twice), none missing; a
+//!    second plan is empty.
 //! 2. Interrupted apply: SIGINT to `terraform apply` midway (Terraform sends StopProvider);
 //!    a re-run converges to the same counts and an empty plan.
 //!
 //! Options: `--resources N` (default 50), `--error-rate R` (0.2), `--drop-rate R` (0.05),
-//! `--latency-ms MS` (200).
+//! `--commit-drop-rate R` (0.05), `--commit-error-rate R` (0.05), `--latency-ms MS` (200).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use webide_acceptance_tests::{resource_addresses, Harness, TfWorkdir};
+use webide_acceptance_tests::{Harness, TfWorkdir};
 use webide_sandbox::faults::{FaultSpec, Faults};
 use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
@@ -21,6 +23,8 @@ struct Args {
     resources: usize,
     error_rate: f64,
     drop_rate: f64,
+    commit_drop_rate: f64,
+    commit_error_rate: f64,
     latency_ms: u64,
 }
 
@@ -29,6 +33,8 @@ fn args() -> Result<Args> {
         resources: 50,
         error_rate: 0.2,
         drop_rate: 0.05,
+        commit_drop_rate: 0.05,
+        commit_error_rate: 0.05,
         latency_ms: 200,
     };
     let mut it = std::env::args().skip(1);
@@ -39,8 +45,10 @@ fn args() -> Result<Args> {
             "--error-rate" => a.error_rate = v()?.parse()?,
             "--drop-rate" => a.drop_rate = v()?.parse()?,
             "--latency-ms" => a.latency_ms = v()?.parse()?,
+            "--commit-drop-rate" => a.commit_drop_rate = v()?.parse()?,
+            "--commit-error-rate" => a.commit_error_rate = v()?.parse()?,
             "-h" | "--help" => {
-                println!("usage: faults [--resources N] [--error-rate R] [--drop-rate R] [--latency-ms MS]");
+                println!("usage: faults [--resources N] [--error-rate R] [--drop-rate R] [--commit-drop-rate R] [--commit-error-rate R] [--latency-ms MS]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}"),
@@ -110,27 +118,108 @@ resource "webide_coder_user" "c" {{
     )
 }
 
-/// Objects of each kind on the sandbox (the seeded admins and groups not counted).
-fn on_server(sb: &RunningSandbox) -> Vec<(&'static str, usize)> {
+/// The kinds counted: label, resource type, the attribute holding the natural key.
+const KINDS: [(&str, &str, &str); 5] = [
+    ("litellm keys", "webide_litellm_key", "key_alias"),
+    ("litellm teams", "webide_litellm_team", "team_alias"),
+    ("gitea users", "webide_gitea_user", "username"),
+    ("authentik groups", "webide_authentik_group", "name"),
+    ("coder users", "webide_coder_user", "username"),
+];
+
+/// Natural keys of the objects of each kind on the sandbox (seeded admins and groups not
+/// counted), in [`KINDS`] order; a key made twice appears twice.
+fn on_server(sb: &RunningSandbox) -> Vec<Vec<String>> {
     let lite = sb.litellm_store().snapshot();
     let gitea = sb.gitea_store().snapshot();
     let ak = sb.authentik_store().snapshot();
     let coder = sb.coder_store().snapshot();
-    let groups = ak
-        .rows(webide_sandbox::authentik::Kind::Groups)
-        .filter(|g| g["name"].as_str().is_some_and(|n| n.starts_with("fault-")))
-        .count();
+    let field = |rows: Vec<&serde_json::Value>, f: &str| -> Vec<String> {
+        rows.into_iter()
+            .filter_map(|r| r[f].as_str().map(str::to_string))
+            .filter(|n| n.starts_with("fault-"))
+            .collect()
+    };
     vec![
-        ("litellm keys", lite.keys.len()),
-        ("litellm teams", lite.teams.len()),
-        ("gitea users", gitea.users.len() - 1),
-        ("authentik groups", groups),
-        ("coder users", coder.users.len() - 1),
+        field(lite.keys.values().collect(), "key_alias"),
+        field(lite.teams.values().collect(), "team_alias"),
+        gitea
+            .users
+            .values()
+            .map(|u| u.login.clone())
+            .filter(|n| n.starts_with("fault-"))
+            .collect(),
+        field(
+            ak.rows(webide_sandbox::authentik::Kind::Groups).collect(),
+            "name",
+        ),
+        field(coder.users.values().collect(), "username"),
     ]
 }
 
-async fn in_state(wd: &TfWorkdir) -> Result<usize> {
-    Ok(resource_addresses(&wd.show_state_json().await?).len())
+fn total(server: &[Vec<String>]) -> usize {
+    server.iter().map(Vec::len).sum()
+}
+
+/// Natural keys of the objects of each kind in state, in [`KINDS`] order.
+async fn in_state(wd: &TfWorkdir) -> Result<Vec<Vec<String>>> {
+    let doc = wd.show_state_json().await?;
+    let resources: Vec<&serde_json::Value> = doc
+        .pointer("/values/root_module/resources")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    Ok(KINDS
+        .iter()
+        .map(|(_, ty, attr)| {
+            resources
+                .iter()
+                .filter(|r| r["type"] == *ty)
+                .filter_map(|r| r["values"][*attr].as_str().map(str::to_string))
+                .collect()
+        })
+        .collect())
+}
+
+/// Prints, per service, declared / in state / on the server / orphans / duplicates / missing,
+/// and fails on any difference.
+fn check_counts(
+    expected: &[(&'static str, usize)],
+    server: &[Vec<String>],
+    state: &[Vec<String>],
+) -> Result<()> {
+    println!(
+        "    {:<16} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8}",
+        "", "declared", "in state", "on server", "orphans", "duplicates", "missing"
+    );
+    let mut problems = vec![];
+    for (((kind, want), on), st) in expected.iter().zip(server).zip(state) {
+        let count = |v: &[String], n: &str| v.iter().filter(|x| *x == n).count();
+        let mut names: Vec<&String> = on.iter().chain(st).collect();
+        names.sort();
+        names.dedup();
+        let (mut orphans, mut dups, mut missing) = (0, 0, 0);
+        for n in names {
+            let (s, o) = (count(st, n), count(on, n));
+            dups += o.saturating_sub(1);
+            orphans += usize::from(o > 0 && s == 0);
+            missing += usize::from(o == 0 && s > 0);
+        }
+        println!(
+            "    {kind:<16} {want:>8} {:>8} {:>10} {orphans:>8} {dups:>10} {missing:>8}",
+            st.len(),
+            on.len()
+        );
+        if orphans + dups + missing > 0 || on.len() != *want || st.len() != *want {
+            problems.push(format!(
+                "{kind}: {want} declared, {} in state, {} on the server ({orphans} orphans, {dups} duplicates, {missing} missing)",
+                st.len(),
+                on.len()
+            ));
+        }
+    }
+    ensure!(problems.is_empty(), "{}", problems.join("; "));
+    Ok(())
 }
 
 async fn workdir(h: &Harness, sb: &RunningSandbox, tf: &str) -> Result<TfWorkdir> {
@@ -148,27 +237,6 @@ async fn workdir(h: &Harness, sb: &RunningSandbox, tf: &str) -> Result<TfWorkdir
     Ok(wd)
 }
 
-fn check_counts(
-    expected: &[(&'static str, usize)],
-    got: &[(&'static str, usize)],
-    state: usize,
-) -> Result<()> {
-    let total: usize = got.iter().map(|(_, n)| n).sum();
-    for ((kind, want), (_, have)) in expected.iter().zip(got) {
-        println!("    {kind:<16} declared {want:>4}   on the server {have:>4}");
-        ensure!(
-            want == have,
-            "{kind}: {have} on the server, {want} declared"
-        );
-    }
-    println!("    objects in state {state:>4}   on the server {total:>4}");
-    ensure!(
-        state == total,
-        "state holds {state} objects, the server {total}"
-    );
-    Ok(())
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let a = args()?;
@@ -178,9 +246,12 @@ async fn main() -> Result<()> {
     let services = ["litellm", "authentik", "gitea", "coder"];
 
     println!(
-        "1. faulty services: {:.0}% 503/429, {:.0}% dropped connections, {} ms latency on {}",
+        "1. faulty services: {:.0}% 503/429, {:.0}% dropped connections, {:.0}% of writes \
+         committed then answer dropped, {:.0}% committed then 502/504, {} ms latency on {}",
         a.error_rate * 100.0,
         a.drop_rate * 100.0,
+        a.commit_drop_rate * 100.0,
+        a.commit_error_rate * 100.0,
         a.latency_ms,
         services.join(", ")
     );
@@ -192,6 +263,8 @@ async fn main() -> Result<()> {
                 latency_ms: a.latency_ms,
                 error_rate: a.error_rate,
                 drop_rate: a.drop_rate,
+                commit_drop_rate: a.commit_drop_rate,
+                commit_error_rate: a.commit_error_rate,
                 ..Default::default()
             },
         );
@@ -213,7 +286,7 @@ async fn main() -> Result<()> {
         a.resources,
         t.elapsed().as_secs_f64()
     );
-    check_counts(&expected, &on_server(&sb), in_state(&wd).await?)?;
+    check_counts(&expected, &on_server(&sb), &in_state(&wd).await?)?;
     let t = Instant::now();
     wd.plan().await?.assert_empty()?;
     println!(
@@ -221,7 +294,7 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     wd.destroy().await?;
-    let left: usize = on_server(&sb).iter().map(|(_, n)| n).sum();
+    let left = total(&on_server(&sb));
     println!("    destroy under faults: {left} objects left");
     ensure!(left == 0, "{left} objects left after destroy");
     sb.shutdown().await;
@@ -249,8 +322,8 @@ async fn main() -> Result<()> {
         "    SIGINT after {created_at_signal} objects were created; terraform exited with {:?}",
         out
     );
-    let after_stop: usize = on_server(&sb).iter().map(|(_, n)| n).sum();
-    let state_after_stop = in_state(&wd).await?;
+    let after_stop = total(&on_server(&sb));
+    let state_after_stop = total(&in_state(&wd).await?);
     println!("    after the stop: {after_stop} objects on the server, {state_after_stop} in state");
     ensure!(
         after_stop < a.resources,
@@ -259,7 +332,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     wd.apply_with(&["-parallelism=10"]).await?;
     println!("    re-run converged in {:.1}s", t.elapsed().as_secs_f64());
-    check_counts(&expected, &on_server(&sb), in_state(&wd).await?)?;
+    check_counts(&expected, &on_server(&sb), &in_state(&wd).await?)?;
     wd.plan().await?.assert_empty()?;
     println!("    plan after the re-run: empty");
     wd.destroy().await?;
@@ -283,7 +356,7 @@ async fn interrupted_apply(wd: &TfWorkdir, sb: &RunningSandbox) -> Result<(Optio
     let pid = child.id().context("terraform pid")? as i32;
     let started = Instant::now();
     let at_signal = loop {
-        let n: usize = on_server(sb).iter().map(|(_, n)| n).sum();
+        let n = total(&on_server(sb));
         if n >= 10 {
             // SAFETY: plain kill(2) on our own child.
             unsafe { libc::kill(pid, libc::SIGINT) };

@@ -77,7 +77,7 @@ impl Resource<Clients> for GroupResource {
         let block = Block::new("An Authentik group. The platform's RBAC groups (coder-admins, coder-template-admins, coder-auditors, coder-members) reach Coder, Gitea and MinIO through the `groups` claim.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Group UUID (`pk`). Import id: the UUID or the name."))
             .attr(Attribute::number("num_pk").computed().use_state_for_unknown().describe("Numeric id."))
-            .attr(Attribute::string("name").required().validate(NonEmpty).describe("Group name (unique)."))
+            .attr(Attribute::string("name").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Group name (unique)."))
             .attr(Attribute::bool("is_superuser").default(false).describe("Members are Authentik administrators."))
             .attr(Attribute::string_set("parents").default(Value::string_set(Vec::<String>::new())).describe("Parent group UUIDs."))
             .attr(Attribute::string("attributes").default("{}").validate(JsonObject).describe("Custom attributes as a JSON object (`jsonencode`)."))

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use crate::framework::{DataSource, Resource, StopToken};
-use crate::http::{ApiClient, ApiError};
+use crate::http::{ApiClient, ApiError, CreateTarget, Ownership};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Block, Validator};
 use crate::protocol::value::Value;
@@ -172,19 +172,55 @@ impl Client {
     }
 }
 
-/// Creates a row; when the answer is lost, adopts the row found by its natural key (or
-/// creates again when there is none).
+/// Key in a user's or group's `attributes` holding the id of the create that made it: the
+/// ownership marker checked after a create whose outcome is unknown. Hidden from state.
+pub(crate) const CREATE_MARKER: &str = "webide.create_id";
+
+/// Creates a row without duplicating or orphaning it ([`crate::http::create_once`]). Users
+/// and groups carry [`CREATE_MARKER`] in their `attributes`, so a row found by its natural key
+/// is adopted only when it is this create's; the other kinds store no free-form field, so a
+/// row found under their key is never adopted and the error names its import command.
 pub(crate) async fn create_or_adopt(
     c: &Client,
     path: &str,
     body: &Json,
     natural_key: &str,
 ) -> Result<Json, ApiError> {
-    let value = body[natural_key].as_str().unwrap_or_default();
+    let value = body[natural_key].as_str().unwrap_or_default().to_string();
+    let marker = hex::encode(rand::random::<[u8; 16]>());
+    let mut body = body.clone();
+    let marked = [USERS, GROUPS].contains(&path);
+    if marked {
+        match body.get_mut("attributes").and_then(Json::as_object_mut) {
+            Some(a) => {
+                a.insert(CREATE_MARKER.into(), Json::String(marker.clone()));
+            }
+            None => body["attributes"] = json!({ CREATE_MARKER: marker }),
+        }
+    }
+    let type_name = match path {
+        USERS => "webide_authentik_user",
+        GROUPS => "webide_authentik_group",
+        APPLICATIONS => "webide_authentik_application",
+        OAUTH2_PROVIDERS => "webide_authentik_oauth2_provider",
+        SCOPE_MAPPINGS => "webide_authentik_scope_mapping",
+        _ => "authentik object",
+    };
+    let target = CreateTarget::new("authentik", type_name, format!("{natural_key} {value:?}"));
     crate::http::create_once(
-        || c.create(path, body),
-        || c.find(path, natural_key, value),
-        5,
+        target,
+        || c.create(path, &body),
+        || c.find(path, natural_key, &value),
+        |row, _| {
+            let mark = row.pointer(&format!("/attributes/{CREATE_MARKER}"));
+            if marked && mark.and_then(Json::as_str) == Some(marker.as_str()) {
+                Ownership::Ours
+            } else {
+                Ownership::Foreign {
+                    import_id: value.clone(),
+                }
+            }
+        },
     )
     .await
 }
@@ -232,7 +268,10 @@ impl Validator for JsonObject {
 /// The state's JSON text when it means the same as `api` (no diff for key order or
 /// whitespace), else `api` as compact JSON.
 pub(crate) fn json_attr(state: &Value, api: Option<&Json>) -> Value {
-    let api = api.cloned().unwrap_or(json!({}));
+    let mut api = api.cloned().unwrap_or(json!({}));
+    if let Some(o) = api.as_object_mut() {
+        o.remove(CREATE_MARKER);
+    }
     if let Some(s) = state.as_str() {
         if serde_json::from_str::<Json>(s).ok().as_ref() == Some(&api) {
             return Value::string(s);

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -81,6 +82,7 @@ impl Resource<Clients> for GroupResource {
                 Attribute::string("name")
                     .required()
                     .validate(NonEmpty)
+                    .validate(crate::framework::validators::NoControlChars)
                     .describe("Group name."),
             )
             .attr(
@@ -138,10 +140,15 @@ impl Resource<Clients> for GroupResource {
             format!("/organizations/{org_id}/groups"),
             format!("/organizations/{org_id}/groups/{name}"),
         );
+        // A group stores no creation time or free-form marker: one found under the name after
+        // an unknown outcome is never adopted (the error gives its import command).
         let g = crate::http::create_once(
+            CreateTarget::new("coder", "webide_coder_group", format!("name {name:?}")),
             || c.send(Method::POST, &create_path, &body, false),
             || c.get(&lookup_path),
-            5,
+            |_, _| Ownership::Foreign {
+                import_id: format!("{org_key}/{name}"),
+            },
         )
         .await
         .map_err(|e| err("create", e))?;

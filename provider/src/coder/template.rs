@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::{api_error, id_body, Client};
 use crate::archive::{context_hash, tar_context};
@@ -36,8 +36,12 @@ fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
     api_error("template", action, &["name", "display_name"], e)
 }
 
-/// Hash of the directory's files and the variable values: what a push depends on.
-fn push_hash(dir: &str, vars: &Value) -> Result<String, Diagnostics> {
+/// Keyed hash (HMAC-SHA-256) of the directory's files and the variable values: what a push
+/// depends on. The key is random per resource (`hash_key`, sensitive, in state only), so the
+/// hash shown in plans and sent to Coder as the version message reveals nothing of
+/// `tf_vars`: without the key, guessing a value cannot be checked against it.
+fn push_hash(dir: &str, vars: &Value, key: &str) -> Result<String, Diagnostics> {
+    use hmac::Mac;
     let files = context_hash(Path::new(dir)).map_err(|e| {
         Diagnostics::attr_error(
             AttrPath::root("directory"),
@@ -45,12 +49,40 @@ fn push_hash(dir: &str, vars: &Value) -> Result<String, Diagnostics> {
             format!("{dir}: {e}"),
         )
     })?;
-    let mut h = Sha256::new();
+    let mut h = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
+        .map_err(|e| Diagnostics::error("Cannot key the directory hash", e.to_string()))?;
     h.update(files.as_bytes());
     for (k, v) in vars.string_entries() {
         h.update(format!("\0{k}={v}").as_bytes());
     }
-    Ok(hex::encode(h.finalize()))
+    Ok(hex::encode(h.finalize().into_bytes()))
+}
+
+/// A new random `hash_key` (256 bits, hex).
+fn new_hash_key() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// The key and hash an apply pushes with: the planned ones, or (at create, or for state
+/// written before `hash_key` existed) a new key made now and the hash under it.
+fn apply_hash(plan: &Value) -> Result<(String, String), Diagnostics> {
+    if let (Some(k), Some(h)) = (
+        plan.get("hash_key").as_str(),
+        plan.get("directory_hash").as_str(),
+    ) {
+        return Ok((k.to_string(), h.to_string()));
+    }
+    let key = plan
+        .get("hash_key")
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(new_hash_key);
+    let hash = push_hash(
+        plan.get("directory").as_str().unwrap_or_default(),
+        plan.get("tf_vars"),
+        &key,
+    )?;
+    Ok((key, hash))
 }
 
 fn settings_body(plan: &Value) -> Json {
@@ -217,7 +249,8 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
             .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files."))
             .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
-            .attr(Attribute::string("directory_hash").computed().describe("SHA-256 of the directory's files and `tf_vars` (computed at plan; kept in the version's message)."))
+            .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256 under `hash_key`) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). It reveals nothing of the `tf_vars` values."))
+            .attr(Attribute::string("hash_key").computed().sensitive().describe("Random key of `directory_hash`, made at create and kept in state (sensitive). State written before it existed gets one at the next apply, which pushes the template once."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
             .attr(Attribute::string("display_name").default("").describe("Display name."))
             .attr(Attribute::string("description").default("").describe("Description."))
@@ -261,12 +294,18 @@ impl Resource<Clients> for TemplateResource {
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         let (dir, vars) = (ctx.config.get("directory"), ctx.config.get("tf_vars"));
-        let hash = if dir.is_unknown() || !vars.is_wholly_known() {
-            Value::Unknown
-        } else if let Some(d) = dir.as_str() {
-            Value::string(push_hash(d, vars)?)
-        } else {
-            Value::Null
+        // The key is made at apply (a random value made at plan would differ in the plan
+        // Terraform makes again during apply); afterwards it is kept from state.
+        let key = ctx.prior.get("hash_key").as_str().map(str::to_string);
+        ctx.planned.set("hash_key", Value::opt_string(key.clone()));
+        let hash = match (key, dir.as_str()) {
+            _ if dir.is_unknown() || !vars.is_wholly_known() => Value::Unknown,
+            (None, _) => {
+                ctx.set_unknown("hash_key");
+                Value::Unknown
+            }
+            (Some(k), Some(d)) => Value::string(push_hash(d, vars, &k)?),
+            (Some(_), None) => Value::Null,
         };
         ctx.planned.set("directory_hash", hash);
         if ctx.is_create() || ctx.changed("directory_hash") {
@@ -290,14 +329,7 @@ impl Resource<Clients> for TemplateResource {
                 )
             })?;
         let org_id = org["id"].as_str().unwrap_or_default().to_string();
-        let hash = plan
-            .get("directory_hash")
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or(push_hash(
-                plan.get("directory").as_str().unwrap_or_default(),
-                plan.get("tf_vars"),
-            )?);
+        let (key, hash) = apply_hash(plan)?;
         let vid = push(c, &org_id, None, plan, &hash).await?;
         let mut body = settings_body(plan);
         body["name"] = json!(plan.get("name").as_str());
@@ -313,6 +345,7 @@ impl Resource<Clients> for TemplateResource {
             .map_err(|e| err("create", e))?;
         let mut s = state_from(plan, &t, None);
         s.set("directory_hash", Value::string(hash));
+        s.set("hash_key", Value::string(key));
         Ok(s)
     }
 
@@ -344,11 +377,8 @@ impl Resource<Clients> for TemplateResource {
             .get("directory_hash")
             .equals(prior.get("directory_hash"))
         {
-            let hash = plan
-                .get("directory_hash")
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let (key, hash) = apply_hash(plan)?;
+            state.set("hash_key", Value::string(key));
             let vid = push(c, &org_id, Some(&id), plan, &hash).await?;
             c.send(
                 Method::PATCH,
@@ -380,12 +410,7 @@ impl Resource<Clients> for TemplateResource {
             .unwrap_or_default();
         let mut s = state_from(plan, &t, None);
         s.set("directory_hash", state.get("directory_hash").clone());
-        if !plan
-            .get("directory_hash")
-            .equals(prior.get("directory_hash"))
-        {
-            s.set("directory_hash", plan.get("directory_hash").clone());
-        }
+        s.set("hash_key", state.get("hash_key").clone());
         Ok(s)
     }
 
@@ -425,5 +450,38 @@ impl Resource<Clients> for TemplateResource {
         base.set("tf_vars", Value::Map(Default::default()));
         base.set("build_timeout", Value::string("10m"));
         read_full(c, &base, &t).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_hash_is_keyed_and_still_detects_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), "variable \"k\" {}\n").unwrap();
+        let d = dir.path().to_str().unwrap();
+        let vars = |v: &str| Value::Map([("k".to_string(), Value::string(v))].into());
+        let (k1, k2) = (new_hash_key(), new_hash_key());
+        assert_ne!(k1, k2, "a random key per resource");
+        let h = push_hash(d, &vars("secret-1"), &k1).unwrap();
+        assert_eq!(h, push_hash(d, &vars("secret-1"), &k1).unwrap(), "stable");
+        assert_ne!(
+            h,
+            push_hash(d, &vars("secret-2"), &k1).unwrap(),
+            "a changed value shows"
+        );
+        assert_ne!(
+            h,
+            push_hash(d, &vars("secret-1"), &k2).unwrap(),
+            "depends on the key"
+        );
+        // The unkeyed SHA-256 a dictionary attack would compute does not match.
+        use sha2::Digest;
+        let mut plain = Sha256::new();
+        plain.update(context_hash(Path::new(d)).unwrap().as_bytes());
+        plain.update(b"\0k=secret-1");
+        assert_ne!(h, hex::encode(plain.finalize()));
     }
 }

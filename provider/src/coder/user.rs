@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -76,9 +77,9 @@ impl Resource<Clients> for UserResource {
     fn schema(&self) -> Schema {
         let block = Block::new("A Coder user. `roles` are site roles (every user is a member); drift on them shows in plan. Declaring `login_type = \"oidc\"` avoids the seeds' \"OIDC login fails for existing user\" problem (users created with a password cannot sign in through SSO); Coder v2.15's API cannot change another user's login type, so a change re-creates the user.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("User id (UUID)."))
-            .attr(Attribute::string("username").required().validate(NonEmpty).describe("Username (changes in place). Import id."))
+            .attr(Attribute::string("username").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Username (changes in place). Import id."))
             .attr(Attribute::string("email").required().requires_replace().validate(Email).describe("E-mail address (cannot change through the API)."))
-            .attr(Attribute::string("name").default("").describe("Display name."))
+            .attr(Attribute::string("name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))
             .attr(Attribute::string_set("roles").default(Value::string_set(Vec::<String>::new())).validate(OneOf(ROLES)).describe("Site roles: owner, template-admin, user-admin, auditor."))
             .attr(Attribute::bool("suspended").default(false).describe("Suspended users cannot sign in."))
@@ -127,10 +128,33 @@ impl Resource<Clients> for UserResource {
             "/users/{}",
             plan.get("username").as_str().unwrap_or_default()
         );
+        // Coder stores no free-form field on a user: one found after an unknown outcome is this
+        // create's when it was created since the create started, with its e-mail.
+        let (username, email) = (
+            plan.get("username")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            plan.get("email").as_str().unwrap_or_default().to_string(),
+        );
         let u = crate::http::create_once(
+            CreateTarget::new(
+                "coder",
+                "webide_coder_user",
+                format!("username {username:?}"),
+            ),
             || c.send(Method::POST, "/users", &body, false),
             || c.get(&lookup_path),
-            5,
+            |u, window| {
+                let same_email = u.get("email").and_then(Json::as_str) == Some(email.as_str());
+                if same_email && window.covers(u.get("created_at").and_then(Json::as_str)) {
+                    Ownership::Ours
+                } else {
+                    Ownership::Foreign {
+                        import_id: username.clone(),
+                    }
+                }
+            },
         )
         .await
         .map_err(|e| err("create", e))?;

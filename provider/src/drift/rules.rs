@@ -175,6 +175,10 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
             crit("OAuth2 redirect URIs changed: tokens could be sent elsewhere")
         }
         ("authentik_oauth2_provider", "client_type") => high("OAuth2 client type changed".into()),
+        // Whoever sets an OIDC client secret can sign tokens for (and impersonate) the client.
+        ("authentik_oauth2_provider", "client_secret") => {
+            crit("OAuth2 client secret changed by hand: whoever set it controls SSO for the client")
+        }
         // LiteLLM: spending and model access.
         ("litellm_key" | "litellm_team", "max_budget") if raised(b, a) => high(format!(
             "budget raised from {} to {}",

@@ -139,3 +139,15 @@ fn mark_paths() {
     assert!(!mark_at(&m, "ports[0].x"));
     assert!(mark_at(&json!(true), "anything.at.all"));
 }
+
+#[test]
+fn client_secret_changed_by_hand_is_security_relevant() {
+    let (sev, why) = super::rules::classify(
+        "webide_authentik_oauth2_provider",
+        "client_secret",
+        &json!("old"),
+        &json!("new"),
+    );
+    assert!(sev.is_security(), "{sev:?}");
+    assert!(why.unwrap().contains("controls SSO"));
+}

@@ -122,7 +122,47 @@ pub fn check_http_url(s: &str) -> Result<(), String> {
     if host.is_empty() || host.starts_with(':') || rest.chars().any(char::is_whitespace) {
         return Err(format!("{s:?} has no valid host"));
     }
+    // The port, after the host (or after `]` of an IPv6 literal), is 1..=65535.
+    let after_host = match host.rfind(']') {
+        Some(i) => &host[i + 1..],
+        None => host.rsplit_once('@').map_or(host, |(_, h)| h),
+    };
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        let ok = !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
+        if !ok {
+            return Err(format!(
+                "{s:?} has an invalid port {port:?}; a port is a number from 1 to 65535"
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A name without NUL bytes or other control characters (a shared check for names such as
+/// `team_alias`, `full_name` and usernames, which every service stores and shows).
+pub struct NoControlChars;
+
+impl Validator for NoControlChars {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            if let Some((i, c)) = s.char_indices().find(|(_, c)| c.is_control()) {
+                invalid(
+                    path,
+                    diags,
+                    format!(
+                        "contains the control character U+{:04X} at byte {i}; names may not \
+                         hold NUL bytes, newlines, tabs or other control characters",
+                        c as u32
+                    ),
+                );
+            }
+        }
+    }
+    fn description(&self) -> String {
+        "free of control characters (NUL, newline, tab, ...)".into()
+    }
 }
 
 /// A number `>= min` (and `<= max` when given).
@@ -243,6 +283,27 @@ mod tests {
         assert_eq!(errs(&HttpUrl, "https://x:7443/p".into()), 0);
         assert_eq!(errs(&HttpUrl, "ftp://x".into()), 1);
         assert_eq!(errs(&HttpUrl, "http://".into()), 1);
+        for good in [
+            "http://127.0.0.1:65535",
+            "http://[::1]:4000/x",
+            "http://u@h:1",
+            "http://h",
+        ] {
+            assert_eq!(errs(&HttpUrl, good.into()), 0, "{good}");
+        }
+        for bad in [
+            "http://127.0.0.1:99999",
+            "http://h:0",
+            "http://h:",
+            "http://h:80x",
+            "http://[::1]:70000",
+        ] {
+            assert_eq!(errs(&HttpUrl, bad.into()), 1, "{bad}");
+        }
+        assert_eq!(errs(&NoControlChars, "Ada Lovelace-ü".into()), 0);
+        for bad in ["a\0b", "line\nbreak", "tab\t", "\u{7f}", "\u{85}"] {
+            assert_eq!(errs(&NoControlChars, bad.into()), 1, "{bad:?}");
+        }
         assert_eq!(errs(&Duration, "30d".into()), 0);
         assert_eq!(errs(&Duration, "1mo".into()), 0);
         assert_eq!(errs(&Duration, "30 days".into()), 1);

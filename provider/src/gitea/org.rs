@@ -1,5 +1,6 @@
 //! `webide_gitea_org`: an organization (owner of the platform's shared repositories).
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 
@@ -71,7 +72,7 @@ impl Resource<Clients> for OrgResource {
         let block = Block::new("A Gitea organization. Members come from its teams (`webide_gitea_team`); the token's user owns it.")
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric id."))
             .attr(Attribute::string("name").required().requires_replace().validate(GiteaName).describe("Organization name. Import id."))
-            .attr(Attribute::string("full_name").default("").describe("Display name."))
+            .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("description").default("").describe("Description."))
             .attr(Attribute::string("website").default("").describe("Website URL."))
             .attr(Attribute::string("location").default("").describe("Location."))
@@ -86,9 +87,18 @@ impl Resource<Clients> for OrgResource {
         let mut b = body(plan);
         b.insert("username".into(), json!(name));
         let body = Json::Object(b);
-        let o = crate::http::create_once(|| c.create_org(&body), || c.org(&name), 5)
-            .await
-            .map_err(|e| err("create", e))?;
+        // An organization stores no creation time or free-form marker: one found under the
+        // name after an unknown outcome is never adopted (the error gives its import command).
+        let o = crate::http::create_once(
+            CreateTarget::new("gitea", "webide_gitea_org", format!("name {name:?}")),
+            || c.create_org(&body),
+            || c.org(&name),
+            |_, _| Ownership::Foreign {
+                import_id: name.clone(),
+            },
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         Ok(state_from_api(plan, &o))
     }
 

@@ -1,5 +1,6 @@
 //! `webide_gitea_repository`: a repository owned by a user or an organization.
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
@@ -78,10 +79,27 @@ impl Resource<Clients> for RepositoryResource {
             "private": plan.get("private").as_bool().unwrap_or(true),
             "default_branch": plan.get("default_branch").as_str().unwrap_or("main"),
         });
-        let r =
-            crate::http::create_once(|| c.create_repo(&owner, &body), || c.repo(&owner, &name), 5)
-                .await
-                .map_err(|e| err("create", e))?;
+        // Adopted after an unknown outcome only when created since this create started.
+        let r = crate::http::create_once(
+            CreateTarget::new(
+                "gitea",
+                "webide_gitea_repository",
+                format!("name \"{owner}/{name}\""),
+            ),
+            || c.create_repo(&owner, &body),
+            || c.repo(&owner, &name),
+            |r, window| {
+                if window.covers(r.get("created_at").and_then(Json::as_str)) {
+                    Ownership::Ours
+                } else {
+                    Ownership::Foreign {
+                        import_id: format!("{owner}/{name}"),
+                    }
+                }
+            },
+        )
+        .await
+        .map_err(|e| err("create", e))?;
         let state = state_from_api(plan, &r);
         let needs_edit = plan.get("website").as_str().is_some_and(|w| !w.is_empty())
             || plan.get("archived").as_bool() == Some(true);

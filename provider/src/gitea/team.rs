@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
@@ -138,7 +139,7 @@ impl Resource<Clients> for TeamResource {
         )
         .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric team id."))
         .attr(Attribute::string("org").required().requires_replace().describe("Organization name."))
-        .attr(Attribute::string("name").required().validate(NonEmpty).describe("Team name (unique in the organization). Import id: `org/name`."))
+        .attr(Attribute::string("name").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Team name (unique in the organization). Import id: `org/name`."))
         .attr(Attribute::string("description").default("").describe("Description."))
         .attr(Attribute::string("permission").default("read").validate(OneOf(&["read", "write", "admin"])).describe("Permission on the team's repositories."))
         .attr(Attribute::string_set("units").default(Value::string_set(DEFAULT_UNITS.iter().copied())).validate(OneOf(UNITS)).describe("Repository units the team may use."))
@@ -154,7 +155,10 @@ impl Resource<Clients> for TeamResource {
         let org = plan.get("org").as_str().unwrap_or_default().to_string();
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         let body = team_body(plan);
+        // A team stores no creation time or free-form marker: one found under the name after
+        // an unknown outcome is never adopted (the error gives its import command).
         let t = crate::http::create_once(
+            CreateTarget::new("gitea", "webide_gitea_team", format!("name {name:?}")),
             || c.create_team(&org, &body),
             || async {
                 Ok(c.teams(&org)
@@ -162,7 +166,9 @@ impl Resource<Clients> for TeamResource {
                     .into_iter()
                     .find(|t| t.get("name").and_then(Json::as_str) == Some(name.as_str())))
             },
-            5,
+            |_, _| Ownership::Foreign {
+                import_id: format!("{org}/{name}"),
+            },
         )
         .await
         .map_err(|e| err("create", e))?;

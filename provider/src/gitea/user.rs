@@ -2,6 +2,7 @@
 //! then edited for the flags the create call does not take (admin, allow_create_organization,
 //! prohibit_login, active) — the seeds' `sqlite3 UPDATE user SET is_restricted=1` done right.
 
+use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
@@ -92,7 +93,7 @@ impl Resource<Clients> for UserResource {
         .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric user id."))
         .attr(Attribute::string("username").required().requires_replace().validate(GiteaName).describe("Login name. Import id."))
         .attr(Attribute::string("email").required().validate(Email).describe("Primary e-mail address (unique)."))
-        .attr(Attribute::string("full_name").default("").describe("Display name."))
+        .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
         .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters for local accounts). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
         .attr(Attribute::bool("must_change_password").default(false).describe("Ask for a new password at next login. Gitea does not report it, so changes made elsewhere are not detected."))
         .attr(Attribute::bool("restricted").default(false).describe("Restricted users see only repositories they own, collaborate on, or reach through a team."))
@@ -139,15 +140,26 @@ impl Resource<Clients> for UserResource {
             "send_notify": false,
         });
         let email = plan.get("email").as_str().unwrap_or_default().to_string();
+        // Gitea stores no free-form field at create; a user found after an unknown outcome is
+        // this create's when it was created since the create started, with its e-mail.
         let created = crate::http::create_once(
+            CreateTarget::new(
+                "gitea",
+                "webide_gitea_user",
+                format!("username {username:?}"),
+            ),
             || c.create_user(&body),
-            || async {
-                // Adopt only the user this create made (same e-mail).
-                Ok(c.user(&username)
-                    .await?
-                    .filter(|u| u.get("email").and_then(Json::as_str) == Some(email.as_str())))
+            || c.user(&username),
+            |u, window| {
+                let same_email = u.get("email").and_then(Json::as_str) == Some(email.as_str());
+                if same_email && window.covers(u.get("created").and_then(Json::as_str)) {
+                    Ownership::Ours
+                } else {
+                    Ownership::Foreign {
+                        import_id: username.clone(),
+                    }
+                }
             },
-            5,
         )
         .await
         .map_err(|e| err("create", e))?;

@@ -13,6 +13,7 @@ use super::{normalize_token, token_of};
 use crate::framework::mapping::{self, field, Field, Kind};
 use crate::framework::validators::{Duration, Integer, NonEmpty, Range};
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
+use crate::http::{CreateTarget, Ownership};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
@@ -110,7 +111,7 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Token id: the SHA-256 of the key, as LiteLLM stores it. Not a secret; used for import."))
         .attr(Attribute::string("key").computed().sensitive().use_state_for_unknown().describe("The secret key (`sk-...`). Unknown after an import by token id; import by the key itself to keep it."))
         .attr(Attribute::string("key_name").computed().use_state_for_unknown().describe("Abbreviated key LiteLLM shows (`sk-...abcd`)."))
-        .attr(Attribute::string("key_alias").optional().describe("Human name; unique across all keys.").validate(NonEmpty))
+        .attr(Attribute::string("key_alias").optional().validate(crate::framework::validators::NoControlChars).describe("Human name; unique across all keys.").validate(NonEmpty))
         .attr(Attribute::string_list("models").default(Value::List(vec![])).describe("Models the key may use; empty = all."))
         .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place."))
         .attr(Attribute::string("user_id").optional().describe("Owning LiteLLM user."))
@@ -144,13 +145,34 @@ impl Resource<Clients> for KeyResource {
         }
         let mut base = plan.clone();
         base.set("key", Value::string(&secret));
-        // The secret is generated here, so a lost answer is resolved by looking the key up by
-        // its token: adopted when the proxy made it, sent again when it certainly did not.
+        // The secret is generated here, so a key found by its token after a lost answer is
+        // provably this create's; a key found only by its alias is someone else's.
         let body = Json::Object(body);
-        let row =
-            crate::http::create_once(|| client.generate(&body), || client.key_info(&token), 5)
-                .await
-                .map_err(|e| api_error("create", e))?;
+        let alias = plan.get("key_alias").as_str().map(str::to_string);
+        let key = match &alias {
+            Some(a) => format!("key_alias {a:?}"),
+            None => "the same key".to_string(),
+        };
+        let (row, _) = crate::http::create_once(
+            CreateTarget::new("litellm", "webide_litellm_key", key),
+            || async { client.generate(&body).await.map(|r| (r, None)) },
+            || async {
+                if let Some(r) = client.key_info(&token).await? {
+                    return Ok(Some((r, None)));
+                }
+                let Some(a) = &alias else { return Ok(None) };
+                let other = client.keys_with_alias(a).await?.into_iter().next();
+                Ok(other.map(|t| (Json::Null, Some(t))))
+            },
+            |(_, foreign): &(Json, Option<String>), _| match foreign {
+                None => Ownership::Ours,
+                Some(t) => Ownership::Foreign {
+                    import_id: t.clone(),
+                },
+            },
+        )
+        .await
+        .map_err(|e| api_error("create", e))?;
         let mut state = state_from_api(&base, &row, &token);
         // /key/generate answers with the request echoed; read the stored row.
         match client.key_info(&token).await {

@@ -195,6 +195,16 @@ impl Client {
             .await
     }
 
+    /// Teams whose alias is `alias` (GET /team/list; LiteLLM does not keep aliases unique).
+    pub async fn teams_with_alias(&self, alias: &str) -> Result<Vec<Json>, ApiError> {
+        let j = self.api.get("/team/list", &[]).await?;
+        let rows = j.as_array().cloned().unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|t| t.get("team_alias").and_then(Json::as_str) == Some(alias))
+            .collect())
+    }
+
     /// GET /team/info; `None` when the team does not exist.
     pub async fn team_info(&self, team_id: &str) -> Result<Option<Json>, ApiError> {
         match self

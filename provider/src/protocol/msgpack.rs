@@ -206,9 +206,16 @@ impl<'a> Reader<'a> {
                     .ok_or(DecodeError("number is not finite".into())),
                 Head::Str(n) => {
                     let s = self.string(n)?;
+                    // Out-of-range decimals (1e400) decode, so validation can name the
+                    // attribute; the text itself is never repeated whole in a message.
                     Number::parse(&s)
+                        .or_else(|| Number::parse_decimal(&s))
                         .map(Value::Number)
-                        .ok_or(DecodeError(format!("{s:?} is not a number")))
+                        .ok_or_else(|| {
+                            let head: String = s.chars().take(24).collect();
+                            let more = if s.chars().count() > 24 { "..." } else { "" };
+                            DecodeError(format!("{head:?}{more} is not a number"))
+                        })
                 }
                 _ => err("expected number"),
             },
@@ -518,6 +525,21 @@ mod tests {
             decode(&b, &Type::Number).unwrap(),
             Value::Number(Number::parse("18446744073709551615").unwrap())
         );
+    }
+
+    #[test]
+    fn out_of_range_numbers_decode_for_validation() {
+        let huge = format!("1{}", "0".repeat(400));
+        for text in ["1e400", "-1e400", huge.as_str()] {
+            let bytes = encode(&Value::string(text), &Type::String).unwrap();
+            let v = decode(&bytes, &Type::Number).unwrap();
+            let Value::Number(n) = v else { panic!() };
+            assert!(!n.in_range(), "{text}");
+        }
+        let bad = format!("x{}", "9".repeat(400));
+        let bytes = encode(&Value::string(&bad), &Type::String).unwrap();
+        let e = decode(&bytes, &Type::Number).unwrap_err().to_string();
+        assert!(e.len() < 80, "no 400 digits in {e}");
     }
 
     #[test]

@@ -213,6 +213,9 @@ impl Block {
                 continue;
             }
             let p = extend(path, &a.name);
+            if out_of_range(&p, v, diags) {
+                continue;
+            }
             for val in &a.validators {
                 val.validate(&p, v, diags);
             }
@@ -232,6 +235,34 @@ impl Block {
                 _ => {}
             }
         }
+    }
+}
+
+/// Reports numbers no f64 holds (`1e400`) on their attribute, without repeating their
+/// digits; true when any was found (the attribute's own validators are then skipped).
+fn out_of_range(path: &AttrPath, v: &Value, diags: &mut Diagnostics) -> bool {
+    match v {
+        Value::Number(n) if !n.in_range() => {
+            diags.push_attr_error(
+                path.clone(),
+                format!("Number out of range for {path}"),
+                format!(
+                    "a number of {} characters does not fit a 64-bit float (largest about \
+                     1.8e308); use a smaller value",
+                    n.as_str().len()
+                ),
+            );
+            true
+        }
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            items.iter().enumerate().fold(false, |f, (i, x)| {
+                out_of_range(&path.clone().index(i), x, diags) | f
+            })
+        }
+        Value::Map(m) => m.iter().fold(false, |f, (k, x)| {
+            out_of_range(&path.clone().key(k), x, diags) | f
+        }),
+        _ => false,
     }
 }
 

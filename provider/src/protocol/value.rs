@@ -30,6 +30,31 @@ impl Number {
         }
     }
 
+    /// Decimal text (`-12.5e3`) whatever its magnitude, e.g. `1e400`, which no f64 holds:
+    /// kept as text so validation can name the attribute ([`Number::in_range`]) instead of
+    /// the decoder failing without one. `None` when it is not decimal text.
+    pub fn parse_decimal(text: &str) -> Option<Number> {
+        let t = text.trim();
+        let (mantissa, exp) = match t.find(['e', 'E']) {
+            Some(i) => (&t[..i], Some(&t[i + 1..])),
+            None => (t, None),
+        };
+        let m = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+        let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let exp_ok = exp.is_none_or(|e| {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && digits(e)
+        });
+        (!(int.is_empty() && frac.is_empty()) && digits(int) && digits(frac) && exp_ok)
+            .then(|| Number(t.to_string()))
+    }
+
+    /// Whether the number fits a finite f64 (what every API here takes).
+    pub fn in_range(&self) -> bool {
+        self.as_f64().is_some_and(f64::is_finite)
+    }
+
     pub fn from_i64(i: i64) -> Number {
         Number(i.to_string())
     }

@@ -67,6 +67,7 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
         .route("/key/list", get(keys::list))
         .route("/team/new", post(teams::new))
         .route("/team/info", get(teams::info))
+        .route("/team/list", get(teams::list))
         .route("/team/update", post(teams::update))
         .route("/team/delete", post(teams::delete))
         .route("/model/new", post(models::new))

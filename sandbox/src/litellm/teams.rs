@@ -146,6 +146,39 @@ pub(super) async fn new(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes
     ok(row.into())
 }
 
+/// `GET /team/list[?organization_id=]`: every team row (LiteLLM 1.106.2
+/// `litellm/proxy/management_endpoints/team_endpoints.py` `list_team` answers a plain list
+/// of team rows; `user_id` narrows to teams that user is a member of).
+pub(super) async fn list(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Res {
+    lite.authenticate(&headers, "/team/list")?;
+    let get = |name: &str| {
+        q.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (org, user) = (get("organization_id"), get("user_id"));
+    let rows: Vec<Value> = lite.store.read(|db| {
+        db.teams
+            .values()
+            .filter(|t| org.as_deref().is_none_or(|o| t["organization_id"] == o))
+            .filter(|t| {
+                user.as_deref().is_none_or(|u| {
+                    t["members_with_roles"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|m| m["user_id"] == u))
+                })
+            })
+            .cloned()
+            .collect()
+    });
+    ok(Value::Array(rows))
+}
+
 /// `GET /team/info?team_id=`
 pub(super) async fn info(
     State(lite): State<Arc<Lite>>,
