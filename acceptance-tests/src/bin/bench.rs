@@ -5,9 +5,10 @@
 //! against the embedded LiteLLM sandbox and N `null_resource`, `--runs` times (default 3),
 //! the two providers interleaved so machine load affects both alike. Prints medians of: plan
 //! with no state, apply, plan after apply (a refresh of every object, no changes), destroy,
-//! the LiteLLM API requests the refresh made (counted in the sandbox), and the peak RSS of the
-//! provider processes (VmHWM, sampled from /proc); ratios webide / null. Also the median
-//! process start to handshake line of each provider.
+//! the LiteLLM API requests the refresh made (counted in the sandbox), the peak RSS of the
+//! provider processes (VmHWM, sampled from /proc), and per phase the CPU seconds of the provider
+//! processes and of the bench process (the in-process sandbox); ratios webide / null. Also the
+//! median process start to handshake line of each provider.
 //!
 //! Options: `--resources N[,N...]`, `--runs N`, `--handshakes N` (default 20),
 //! `--parallelism N` (default 10), `--tf PATH` (repeatable), `--webide-bin PATH` (e.g. a
@@ -124,51 +125,101 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Samples the peak RSS (VmHWM, KiB) of every running `terraform-provider-*` process, per
-/// executable name, until stopped.
-struct RssSampler {
+/// What the sampler saw of one provider process.
+#[derive(Debug, Clone, Default)]
+struct ProcSample {
+    name: String,
+    peak_rss_kib: u64,
+    /// utime + stime in clock ticks, at the last sample.
+    cpu_ticks: u64,
+}
+
+/// Samples every running `terraform-provider-*` process every 10 ms until stopped: peak RSS
+/// (VmHWM) and CPU time (the last sample before a process exits; up to 10 ms of it is lost).
+struct ProcSampler {
     stop: Arc<AtomicBool>,
-    peaks: Arc<Mutex<BTreeMap<String, u64>>>,
+    seen: Arc<Mutex<BTreeMap<u32, ProcSample>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl RssSampler {
-    fn start() -> RssSampler {
+impl ProcSampler {
+    fn start() -> ProcSampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let peaks = Arc::new(Mutex::new(BTreeMap::new()));
-        let (s, p) = (stop.clone(), peaks.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                for (name, kib) in provider_rss() {
-                    let mut map = p.lock().unwrap();
-                    let e = map.entry(name).or_insert(0);
-                    *e = (*e).max(kib);
-                }
-                std::thread::sleep(Duration::from_millis(10));
+        let seen = Arc::new(Mutex::new(BTreeMap::new()));
+        let (s, p) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || loop {
+            let done = s.load(Ordering::Relaxed);
+            for (pid, now) in provider_procs() {
+                let mut map = p.lock().unwrap();
+                let e: &mut ProcSample = map.entry(pid).or_default();
+                e.name = now.name;
+                e.peak_rss_kib = e.peak_rss_kib.max(now.peak_rss_kib);
+                e.cpu_ticks = e.cpu_ticks.max(now.cpu_ticks);
             }
+            if done {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         });
-        RssSampler {
+        ProcSampler {
             stop,
-            peaks,
+            seen,
             thread: Some(thread),
         }
     }
 
-    fn finish(mut self) -> BTreeMap<String, u64> {
+    /// (peak RSS KiB of any process, CPU seconds of all processes) whose name starts with
+    /// `prefix`.
+    fn finish(mut self, prefix: &str) -> (u64, f64) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.peaks.lock().unwrap().clone()
+        let seen = self.seen.lock().unwrap();
+        let mine = seen.values().filter(|p| p.name.starts_with(prefix));
+        let (mut rss, mut ticks) = (0, 0);
+        for p in mine {
+            rss = rss.max(p.peak_rss_kib);
+            ticks += p.cpu_ticks;
+        }
+        (rss, ticks as f64 / clock_ticks_per_sec())
     }
 }
 
-fn provider_rss() -> Vec<(String, u64)> {
+fn clock_ticks_per_sec() -> f64 {
+    // USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture.
+    100.0
+}
+
+/// CPU seconds this process (the bench, i.e. the in-process sandbox) has used.
+fn own_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| cpu_ticks_of_stat(&s))
+        .map_or(0.0, |t| t as f64 / clock_ticks_per_sec())
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line.
+fn cpu_ticks_of_stat(stat: &str) -> Option<u64> {
+    // Fields after the `(comm)`, which may hold spaces: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn provider_procs() -> Vec<(u32, ProcSample)> {
     let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
     };
     for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
         let p = entry.path();
         let Ok(exe) = std::fs::read_link(p.join("exe")) else {
             continue;
@@ -180,16 +231,27 @@ fn provider_rss() -> Vec<(String, u64)> {
         if !name.starts_with("terraform-provider-") {
             continue;
         }
-        let Ok(status) = std::fs::read_to_string(p.join("status")) else {
-            continue;
-        };
-        if let Some(kib) = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        {
-            out.push((name, kib));
-        }
+        let peak_rss_kib = std::fs::read_to_string(p.join("status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0);
+        let cpu_ticks = std::fs::read_to_string(p.join("stat"))
+            .ok()
+            .and_then(|s| cpu_ticks_of_stat(&s))
+            .unwrap_or(0);
+        out.push((
+            pid,
+            ProcSample {
+                name,
+                peak_rss_kib,
+                cpu_ticks,
+            },
+        ));
     }
     out
 }
@@ -202,7 +264,6 @@ fn header(webide: bool) -> &'static str {
     }
 }
 
-/// Medians (and the raw runs) of one provider at one N with one Terraform.
 #[derive(Debug, Default, Clone)]
 struct Run {
     plan_s: f64,
@@ -211,6 +272,11 @@ struct Run {
     destroy_s: f64,
     refresh_requests: u64,
     peak_rss_kib: u64,
+    /// Provider CPU seconds (all its processes) per phase: plan, apply, refresh, destroy.
+    provider_cpu_s: [f64; 4],
+    /// CPU seconds of the bench process per phase: the in-process sandbox (the simulated API
+    /// server) plus the sampler thread (its share is what the null runs show).
+    server_cpu_s: [f64; 4],
 }
 
 impl Run {
@@ -223,13 +289,20 @@ impl Run {
             destroy_s: m(|r| r.destroy_s),
             refresh_requests: m(|r| r.refresh_requests as f64) as u64,
             peak_rss_kib: m(|r| r.peak_rss_kib as f64) as u64,
+            provider_cpu_s: std::array::from_fn(|i| {
+                median(runs.iter().map(|r| r.provider_cpu_s[i]).collect())
+            }),
+            server_cpu_s: std::array::from_fn(|i| {
+                median(runs.iter().map(|r| r.server_cpu_s[i]).collect())
+            }),
         }
     }
 
     fn to_json(&self) -> Value {
         json!({"plan_s": self.plan_s, "apply_s": self.apply_s, "refresh_s": self.refresh_s,
                "destroy_s": self.destroy_s, "refresh_requests": self.refresh_requests,
-               "peak_rss_kib": self.peak_rss_kib})
+               "peak_rss_kib": self.peak_rss_kib, "provider_cpu_s": self.provider_cpu_s,
+               "server_cpu_s": self.server_cpu_s})
     }
 }
 
@@ -254,47 +327,46 @@ async fn run_once(
     let par = format!("-parallelism={parallelism}");
     let requests = || sandbox.map_or(0, |s| s.requests("litellm"));
     let mut r = Run::default();
-    let sampler = RssSampler::start();
-
-    wd.set_env("BENCH_PHASE", "plan");
-    let t = Instant::now();
-    wd.run(&["plan", "-no-color", "-input=false", &par]).await?;
-    r.plan_s = t.elapsed().as_secs_f64();
-
-    wd.set_env("BENCH_PHASE", "apply");
-    let t = Instant::now();
-    wd.apply_with(&[&par]).await?;
-    r.apply_s = t.elapsed().as_secs_f64();
-
-    wd.set_env("BENCH_PHASE", "refresh");
+    // One phase: a Terraform command, timed, with the provider processes sampled.
+    macro_rules! phase {
+        ($i:expr, $name:expr, $cmd:expr) => {{
+            wd.set_env("BENCH_PHASE", $name);
+            let sampler = ProcSampler::start();
+            let server0 = own_cpu_s();
+            let t = Instant::now();
+            $cmd;
+            let wall = t.elapsed().as_secs_f64();
+            r.server_cpu_s[$i] = own_cpu_s() - server0;
+            let (rss, cpu) = sampler.finish(provider_prefix);
+            r.peak_rss_kib = r.peak_rss_kib.max(rss);
+            r.provider_cpu_s[$i] = cpu;
+            wall
+        }};
+    }
+    r.plan_s = phase!(0, "plan", {
+        wd.run(&["plan", "-no-color", "-input=false", &par]).await?;
+    });
+    r.apply_s = phase!(1, "apply", {
+        wd.apply_with(&[&par]).await?;
+    });
     let before = requests();
-    let t = Instant::now();
-    wd.plan_with(&[&par])
-        .await?
-        .assert_empty()
-        .context("plan after apply")?;
-    r.refresh_s = t.elapsed().as_secs_f64();
+    r.refresh_s = phase!(2, "refresh", {
+        wd.plan_with(&[&par])
+            .await?
+            .assert_empty()
+            .context("plan after apply")?;
+    });
     r.refresh_requests = requests() - before;
-
-    wd.set_env("BENCH_PHASE", "destroy");
-    let t = Instant::now();
-    wd.run(&[
-        "destroy",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-        &par,
-    ])
-    .await?;
-    r.destroy_s = t.elapsed().as_secs_f64();
-
-    r.peak_rss_kib = sampler
-        .finish()
-        .iter()
-        .filter(|(n, _)| n.starts_with(provider_prefix))
-        .map(|(_, k)| *k)
-        .max()
-        .unwrap_or(0);
+    r.destroy_s = phase!(3, "destroy", {
+        wd.run(&[
+            "destroy",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            &par,
+        ])
+        .await?;
+    });
     Ok(r)
 }
 
@@ -513,6 +585,22 @@ async fn main() -> Result<()> {
             "{:<38} {:>12} {:>12}",
             "LiteLLM API requests per refresh", w.refresh_requests, "-"
         );
+        for (i, phase) in ["plan", "apply", "refresh", "destroy"].iter().enumerate() {
+            row(
+                &format!("provider CPU, {phase}"),
+                w.provider_cpu_s[i],
+                g.provider_cpu_s[i],
+                "s",
+            );
+        }
+        for (i, phase) in ["plan", "apply", "refresh", "destroy"].iter().enumerate() {
+            row(
+                &format!("bench process CPU (sandbox), {phase}"),
+                w.server_cpu_s[i],
+                g.server_cpu_s[i],
+                "s",
+            );
+        }
     }
     println!(
         "\n(webide keys go through the in-process LiteLLM sandbox over HTTP; null_resource makes no calls)"

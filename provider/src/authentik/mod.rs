@@ -58,6 +58,9 @@ pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
+    /// `/core/users/` snapshot for batched refresh of users; invalidated by every write
+    /// through this client (group and application writes change users' `groups` too).
+    users: crate::snapshot::ListSnapshot,
 }
 
 /// Collection paths.
@@ -77,7 +80,10 @@ impl Client {
             &c.tls,
             stop,
         )?;
-        Ok(Client { api })
+        Ok(Client {
+            api,
+            users: Default::default(),
+        })
     }
 
     pub fn api(&self) -> &ApiClient {
@@ -127,14 +133,38 @@ impl Client {
         }
     }
 
+    /// A user for a refresh: from the `/core/users/` snapshot when listed with every field in
+    /// `fields`, else `GET /core/users/{pk}/` (see [`crate::snapshot`]).
+    pub async fn user_batched(&self, pk: i64, fields: &[&str]) -> Result<Option<Json>, ApiError> {
+        let listed = self
+            .users
+            .row(&pk.to_string(), || async {
+                Ok(self
+                    .list(USERS, &[])
+                    .await?
+                    .into_iter()
+                    .filter_map(|u| Some((u.get("pk")?.as_i64()?.to_string(), u)))
+                    .collect())
+            })
+            .await;
+        match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
+            Some(u) => Ok(Some(u)),
+            None => self.get(USERS, &pk.to_string()).await,
+        }
+    }
+
     pub async fn create(&self, path: &str, body: &Json) -> Result<Json, ApiError> {
-        self.api
+        let r = self
+            .api
             .call(Method::POST, path, &[], Some(body), false)
-            .await
+            .await;
+        self.users.invalidate();
+        r
     }
 
     pub async fn patch(&self, path: &str, key: &str, body: &Json) -> Result<Json, ApiError> {
-        self.api
+        let r = self
+            .api
             .call(
                 Method::PATCH,
                 &format!("{path}{key}/"),
@@ -142,16 +172,19 @@ impl Client {
                 Some(body),
                 true,
             )
-            .await
+            .await;
+        self.users.invalidate();
+        r
     }
 
     /// DELETE; a row already gone is not an error.
     pub async fn delete(&self, path: &str, key: &str) -> Result<(), ApiError> {
-        match self
+        let r = self
             .api
             .call(Method::DELETE, &format!("{path}{key}/"), &[], None, true)
-            .await
-        {
+            .await;
+        self.users.invalidate();
+        match r {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -159,6 +192,7 @@ impl Client {
     }
 
     pub async fn set_password(&self, user_pk: i64, password: &str) -> Result<(), ApiError> {
+        self.users.invalidate();
         self.api
             .call(
                 Method::POST,

@@ -114,8 +114,25 @@ impl Resource<Clients> for UserResource {
         let Some(pk) = state.get("id").as_i64() else {
             return Ok(None);
         };
+        // Batched: answered from one /core/users/ listing per refresh when the user is in it
+        // with every field read back.
         let u = c
-            .get(USERS, &pk.to_string())
+            .user_batched(
+                pk,
+                &[
+                    "pk",
+                    "uuid",
+                    "username",
+                    "name",
+                    "email",
+                    "path",
+                    "type",
+                    "is_active",
+                    "is_superuser",
+                    "attributes",
+                    "groups",
+                ],
+            )
             .await
             .map_err(|e| err("read", e))?;
         Ok(u.map(|u| state_from_api(state, &u)))

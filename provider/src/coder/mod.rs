@@ -54,6 +54,9 @@ pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
+    /// `/users` snapshot for batched refresh of users; invalidated by every write through
+    /// this client (group writes do not change user rows, but a blanket rule cannot miss).
+    users: crate::snapshot::ListSnapshot,
 }
 
 fn found(r: Result<Json, ApiError>) -> Result<Option<Json>, ApiError> {
@@ -77,7 +80,10 @@ impl Client {
             &c.tls,
             stop,
         )?;
-        Ok(Client { api })
+        Ok(Client {
+            api,
+            users: Default::default(),
+        })
     }
 
     pub fn api(&self) -> &ApiClient {
@@ -88,6 +94,42 @@ impl Client {
         found(self.api.get(&format!("/api/v2{path}"), &[]).await)
     }
 
+    /// A user for a refresh: from the `/users` snapshot (pages of 100) when listed with every
+    /// field in `fields`, else `GET /users/{id}` (see [`crate::snapshot`]).
+    pub async fn user_batched(&self, id: &str, fields: &[&str]) -> Result<Option<Json>, ApiError> {
+        const PAGE: usize = 100;
+        let listed = self
+            .users
+            .row(id, || async {
+                let rows = crate::snapshot::all_pages(
+                    |page| async move {
+                        let offset = (page as usize - 1) * PAGE;
+                        let j = self
+                            .api
+                            .get(
+                                "/api/v2/users",
+                                &[("limit", PAGE.to_string()), ("offset", offset.to_string())],
+                            )
+                            .await?;
+                        let users = j["users"].as_array().cloned().unwrap_or_default();
+                        let more = users.len() == PAGE;
+                        Ok((users, more))
+                    },
+                    10_000,
+                )
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|u| Some((u.get("id")?.as_str()?.to_string(), u)))
+                    .collect())
+            })
+            .await;
+        match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
+            Some(u) => Ok(Some(u)),
+            None => self.get(&format!("/users/{id}")).await,
+        }
+    }
+
     pub async fn send(
         &self,
         method: Method,
@@ -95,7 +137,8 @@ impl Client {
         body: &Json,
         idempotent: bool,
     ) -> Result<Json, ApiError> {
-        self.api
+        let r = self
+            .api
             .call(
                 method,
                 &format!("/api/v2{path}"),
@@ -103,15 +146,18 @@ impl Client {
                 Some(body),
                 idempotent,
             )
-            .await
+            .await;
+        self.users.invalidate();
+        r
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
-        match self
+        let r = self
             .api
             .call(Method::DELETE, &format!("/api/v2{path}"), &[], None, true)
-            .await
-        {
+            .await;
+        self.users.invalidate();
+        match r {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),

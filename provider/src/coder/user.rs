@@ -180,7 +180,9 @@ impl Resource<Clients> for UserResource {
         let Some(id) = state.get("id").as_str() else {
             return Ok(None);
         };
-        Ok(c.get(&format!("/users/{id}"))
+        // Batched: answered from one /users listing per refresh when the user is in it.
+        let fields = ["id", "username", "email", "login_type", "roles", "status"];
+        Ok(c.user_batched(id, &fields)
             .await
             .map_err(|e| err("read", e))?
             .map(|u| state_from(state, &u)))

@@ -97,7 +97,10 @@ pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> S
         &tls,
         stop.clone(),
     ) {
-        Ok(api) => Slot::Ready(Client { api }),
+        Ok(api) => Slot::Ready(Client {
+            api,
+            users: Default::default(),
+        }),
         Err(e) => {
             diags.push_attr_error(
                 AttrPath::root("gitea"),
@@ -157,6 +160,8 @@ impl Validator for GiteaName {
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
+    /// `/admin/users` snapshot for batched refresh of users; invalidated by every user write.
+    users: crate::snapshot::ListSnapshot,
 }
 
 /// `None` for 404.
@@ -245,21 +250,53 @@ impl Client {
     pub async fn user(&self, username: &str) -> Result<Option<Json>, ApiError> {
         self.get(&format!("/users/{}", seg(username))).await
     }
+    /// A user for a refresh: from the `/admin/users` snapshot when listed with every field in
+    /// `fields`, else `GET /users/{username}` (see [`crate::snapshot`]). Usernames are
+    /// case-insensitive in Gitea.
+    pub async fn user_batched(
+        &self,
+        username: &str,
+        fields: &[&str],
+    ) -> Result<Option<Json>, ApiError> {
+        let listed = self
+            .users
+            .row(&username.to_lowercase(), || async {
+                Ok(self
+                    .list_all("/admin/users")
+                    .await?
+                    .into_iter()
+                    .filter_map(|u| Some((u.get("login")?.as_str()?.to_lowercase(), u)))
+                    .collect())
+            })
+            .await;
+        match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
+            Some(u) => Ok(Some(u)),
+            None => self.user(username).await,
+        }
+    }
     pub async fn create_user(&self, body: &Json) -> Result<Json, ApiError> {
-        self.send(Method::POST, "/admin/users", body, false).await
+        let r = self.send(Method::POST, "/admin/users", body, false).await;
+        self.users.invalidate();
+        r
     }
     pub async fn edit_user(&self, username: &str, body: &Json) -> Result<Json, ApiError> {
-        self.send(
-            Method::PATCH,
-            &format!("/admin/users/{}", seg(username)),
-            body,
-            true,
-        )
-        .await
+        let r = self
+            .send(
+                Method::PATCH,
+                &format!("/admin/users/{}", seg(username)),
+                body,
+                true,
+            )
+            .await;
+        self.users.invalidate();
+        r
     }
     pub async fn delete_user(&self, username: &str) -> Result<(), ApiError> {
-        self.delete(&format!("/admin/users/{}", seg(username)))
-            .await
+        let r = self
+            .delete(&format!("/admin/users/{}", seg(username)))
+            .await;
+        self.users.invalidate();
+        r
     }
 
     pub async fn org(&self, name: &str) -> Result<Option<Json>, ApiError> {

@@ -178,7 +178,15 @@ impl Resource<Clients> for UserResource {
         let Some(username) = state.get("username").as_str() else {
             return Ok(None);
         };
-        let u = c.user(username).await.map_err(|e| err("read", e))?;
+        // Batched: answered from one /admin/users listing per refresh when the user is in it.
+        let fields: Vec<&str> = ["id", "login"]
+            .into_iter()
+            .chain(READ_BACK.iter().map(|(_, api)| *api))
+            .collect();
+        let u = c
+            .user_batched(username, &fields)
+            .await
+            .map_err(|e| err("read", e))?;
         Ok(u.map(|u| state_from_api(state, &u)))
     }
 
