@@ -372,6 +372,9 @@ pub enum Ownership {
 #[derive(Clone, Copy, Debug)]
 pub struct CreateWindow {
     started: std::time::SystemTime,
+    /// An earlier attempt's outcome was unknown (only then can an object be this create's
+    /// without its answer: a first attempt refused as a conflict met an older object).
+    lost_answer: bool,
 }
 
 impl CreateWindow {
@@ -383,11 +386,16 @@ impl CreateWindow {
     pub fn now() -> CreateWindow {
         CreateWindow {
             started: std::time::SystemTime::now(),
+            lost_answer: false,
         }
     }
 
-    /// Whether an RFC 3339 creation time (as the server reports it) lies in this window.
+    /// Whether an RFC 3339 creation time (as the server reports it) lies in this window,
+    /// after an attempt whose answer was lost.
     pub fn covers(&self, created: Option<&str>) -> bool {
+        if !self.lost_answer {
+            return false;
+        }
         let Some(t) = created.and_then(|c| {
             time::OffsetDateTime::parse(c.trim(), &time::format_description::well_known::Rfc3339)
                 .ok()
@@ -425,7 +433,7 @@ where
     O: Fn(&T, &CreateWindow) -> Ownership,
 {
     let policy = RetryPolicy::default();
-    let window = CreateWindow::now();
+    let mut window = CreateWindow::now();
     let foreign = |import_id: String, cause: String| {
         tracing::warn!(
             service = target.service,
@@ -462,6 +470,7 @@ where
         if !ambiguous && !conflict {
             return Err(e);
         }
+        window.lost_answer |= ambiguous;
         match lookup().await? {
             Some(found) => {
                 return match owned(&found, &window) {
@@ -826,9 +835,54 @@ mod tests {
         assert_eq!((r.unwrap_err().status(), l), (Some(401), 0));
     }
 
+    #[tokio::test]
+    async fn creation_window_adopts_only_after_a_lost_answer() {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let by_window = |v: &String, w: &CreateWindow| {
+            if w.covers(Some(v)) {
+                Ownership::Ours
+            } else {
+                Ownership::Foreign {
+                    import_id: "x".into(),
+                }
+            }
+        };
+        // First attempt refused as a conflict: the object predates this create.
+        let mut creates = vec![Err(status(422))].into_iter();
+        let r = create_once(
+            target(),
+            || std::future::ready(creates.next().unwrap()),
+            || std::future::ready(Ok(Some(now.clone()))),
+            by_window,
+        )
+        .await;
+        assert!(matches!(r, Err(ApiError::Exists { .. })), "{r:?}");
+        // Answer lost, nothing found yet, then a conflict: the lost attempt made it.
+        let mut creates = vec![Err(transport()), Err(status(422))].into_iter();
+        let mut lookups = vec![None, Some(now.clone())].into_iter();
+        let r = create_once(
+            target(),
+            || std::future::ready(creates.next().unwrap()),
+            || std::future::ready(Ok(lookups.next().unwrap())),
+            by_window,
+        )
+        .await;
+        assert_eq!(r.unwrap(), now);
+    }
+
     #[test]
     fn create_window_covers_objects_made_since_it_opened() {
-        let w = CreateWindow::now();
+        let mut w = CreateWindow::now();
+        let just_now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert!(
+            !w.covers(Some(&just_now)),
+            "no answer lost: an older object"
+        );
+        w.lost_answer = true;
         let now = time::OffsetDateTime::now_utc();
         let fmt = |t: time::OffsetDateTime| {
             t.format(&time::format_description::well_known::Rfc3339)
