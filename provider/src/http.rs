@@ -241,14 +241,21 @@ impl ApiClient {
                         | StatusCode::INTERNAL_SERVER_ERROR => idempotent,
                         _ => false,
                     };
-                    let body: Json =
+                    let mut body: Json =
                         serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
+                    let mut message = error_message(&body);
+                    if matches!(status.as_u16(), 401 | 403) {
+                        // Authentication errors may echo what was sent (LiteLLM: the key's
+                        // abbreviation and its SHA-256): never passed on.
+                        message = redact_credentials(&message);
+                        body = Json::String(message.clone());
+                    }
                     let err = ApiError::Status {
                         service: self.service,
                         method: method.clone(),
                         path: path.to_string(),
                         status: status.as_u16(),
-                        message: error_message(&body),
+                        message,
                         body,
                     };
                     (retryable, retry_after, err)
@@ -574,6 +581,43 @@ pub fn error_message(body: &Json) -> String {
     }
 }
 
+/// An authentication error's text without the credential it echoes: runs of 32 or more hex
+/// digits (hashes of the key sent) and the value after `API Key =` / `Received=`.
+pub fn redact_credentials(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(c) = rest.chars().next() {
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex >= 32 {
+            out.push_str("[redacted]");
+            rest = &rest[hex..];
+            continue;
+        }
+        let echoed = ["API Key = ", "API Key=", "Received="]
+            .iter()
+            .find(|p| rest.starts_with(**p));
+        if let Some(p) = echoed {
+            out.push_str(p);
+            out.push_str("[redacted]");
+            let value = &rest[p.len()..];
+            let end = value
+                .find(|ch: char| ch == ',' || ch.is_whitespace())
+                .unwrap_or(value.len());
+            rest = &value[end..];
+            continue;
+        }
+        // Skip a whole word of hex/alphanumerics so a hash is only matched from its start.
+        let word = rest
+            .char_indices()
+            .take_while(|(_, ch)| ch.is_ascii_alphanumeric())
+            .last()
+            .map_or(c.len_utf8(), |(i, ch)| i + ch.len_utf8());
+        out.push_str(&rest[..word]);
+        rest = &rest[word..];
+    }
+    out
+}
+
 fn transport_message(e: &reqwest::Error) -> String {
     let mut msg = if e.is_connect() {
         "connection failed".to_string()
@@ -893,6 +937,20 @@ mod tests {
         assert!(!w.covers(Some(&fmt(now - time::Duration::minutes(5)))));
         assert!(!w.covers(Some("not a time")));
         assert!(!w.covers(None));
+    }
+
+    #[test]
+    fn authentication_errors_do_not_echo_the_key() {
+        let hash = "a".repeat(64);
+        let msg = format!(
+            "Authentication Error, Invalid proxy server token passed. Received API Key = sk-...wxyz, Key Hash (Token) ={hash}. Unable to find token"
+        );
+        let r = redact_credentials(&msg);
+        assert!(!r.contains(&hash) && !r.contains("wxyz"), "{r}");
+        assert!(r.starts_with("Authentication Error, Invalid proxy server token passed."));
+        assert!(r.contains("Unable to find token"));
+        assert_eq!(redact_credentials("Key is blocked"), "Key is blocked");
+        assert_eq!(redact_credentials("Invalid token é."), "Invalid token é.");
     }
 
     #[test]
