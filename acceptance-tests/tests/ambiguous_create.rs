@@ -286,11 +286,33 @@ async fn objects_made_by_hand_are_not_taken_over() -> Result<()> {
     }
     println!("    apply refused the 4 hand-made objects with their import commands");
 
-    // The commands the diagnostic gives, with NAME filled in, bring them under Terraform.
-    for (_, addr, id) in expected {
-        wd.import(addr, id)
-            .await
-            .with_context(|| format!("import {addr}"))?;
+    // What the diagnostic gives, with NAME filled in, brings them under Terraform: the
+    // `import {}` blocks on Terraform >= 1.5, else the `terraform import` commands.
+    let (major, minor) = {
+        let mut v = h
+            .cli()
+            .version()
+            .split('.')
+            .map(|x| x.parse::<u32>().unwrap_or(0));
+        (v.next().unwrap_or(0), v.next().unwrap_or(0))
+    };
+    if (major, minor) >= (1, 5) {
+        let blocks: String = expected
+            .iter()
+            .map(|(_, addr, id)| format!("import {{\n  to = {addr}\n  id = \"{id}\"\n}}\n"))
+            .collect();
+        wd.write("imports.tf", &blocks)?;
+        println!("    adopted with import blocks ({})", h.cli().version_line);
+    } else {
+        for (_, addr, id) in expected {
+            wd.import(addr, id)
+                .await
+                .with_context(|| format!("import {addr}"))?;
+        }
+        println!(
+            "    adopted with terraform import ({})",
+            h.cli().version_line
+        );
     }
     wd.apply().await?;
     check(&sb, &wd, &ALL).await?;
