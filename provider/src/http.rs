@@ -241,14 +241,21 @@ impl ApiClient {
                         | StatusCode::INTERNAL_SERVER_ERROR => idempotent,
                         _ => false,
                     };
-                    let body: Json =
+                    let mut body: Json =
                         serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
+                    let mut message = error_message(&body);
+                    if matches!(status.as_u16(), 401 | 403) {
+                        // Authentication errors may echo what was sent (LiteLLM: the key's
+                        // abbreviation and its SHA-256): never passed on.
+                        message = redact_credentials(&message);
+                        body = Json::String(message.clone());
+                    }
                     let err = ApiError::Status {
                         service: self.service,
                         method: method.clone(),
                         path: path.to_string(),
                         status: status.as_u16(),
-                        message: error_message(&body),
+                        message,
                         body,
                     };
                     (retryable, retry_after, err)
@@ -372,6 +379,9 @@ pub enum Ownership {
 #[derive(Clone, Copy, Debug)]
 pub struct CreateWindow {
     started: std::time::SystemTime,
+    /// An earlier attempt's outcome was unknown (only then can an object be this create's
+    /// without its answer: a first attempt refused as a conflict met an older object).
+    lost_answer: bool,
 }
 
 impl CreateWindow {
@@ -383,11 +393,16 @@ impl CreateWindow {
     pub fn now() -> CreateWindow {
         CreateWindow {
             started: std::time::SystemTime::now(),
+            lost_answer: false,
         }
     }
 
-    /// Whether an RFC 3339 creation time (as the server reports it) lies in this window.
+    /// Whether an RFC 3339 creation time (as the server reports it) lies in this window,
+    /// after an attempt whose answer was lost.
     pub fn covers(&self, created: Option<&str>) -> bool {
+        if !self.lost_answer {
+            return false;
+        }
         let Some(t) = created.and_then(|c| {
             time::OffsetDateTime::parse(c.trim(), &time::format_description::well_known::Rfc3339)
                 .ok()
@@ -425,7 +440,7 @@ where
     O: Fn(&T, &CreateWindow) -> Ownership,
 {
     let policy = RetryPolicy::default();
-    let window = CreateWindow::now();
+    let mut window = CreateWindow::now();
     let foreign = |import_id: String, cause: String| {
         tracing::warn!(
             service = target.service,
@@ -462,6 +477,7 @@ where
         if !ambiguous && !conflict {
             return Err(e);
         }
+        window.lost_answer |= ambiguous;
         match lookup().await? {
             Some(found) => {
                 return match owned(&found, &window) {
@@ -563,6 +579,43 @@ pub fn error_message(body: &Json) -> String {
         Json::String(s) => s.chars().take(500).collect(),
         other => other.to_string().chars().take(500).collect(),
     }
+}
+
+/// An authentication error's text without the credential it echoes: runs of 32 or more hex
+/// digits (hashes of the key sent) and the value after `API Key =` / `Received=`.
+pub fn redact_credentials(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(c) = rest.chars().next() {
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex >= 32 {
+            out.push_str("[redacted]");
+            rest = &rest[hex..];
+            continue;
+        }
+        let echoed = ["API Key = ", "API Key=", "Received="]
+            .iter()
+            .find(|p| rest.starts_with(**p));
+        if let Some(p) = echoed {
+            out.push_str(p);
+            out.push_str("[redacted]");
+            let value = &rest[p.len()..];
+            let end = value
+                .find(|ch: char| ch == ',' || ch.is_whitespace())
+                .unwrap_or(value.len());
+            rest = &value[end..];
+            continue;
+        }
+        // Skip a whole word of hex/alphanumerics so a hash is only matched from its start.
+        let word = rest
+            .char_indices()
+            .take_while(|(_, ch)| ch.is_ascii_alphanumeric())
+            .last()
+            .map_or(c.len_utf8(), |(i, ch)| i + ch.len_utf8());
+        out.push_str(&rest[..word]);
+        rest = &rest[word..];
+    }
+    out
 }
 
 fn transport_message(e: &reqwest::Error) -> String {
@@ -916,9 +969,54 @@ mod tests {
         assert_eq!((r.unwrap_err().status(), l), (Some(401), 0));
     }
 
+    #[tokio::test]
+    async fn creation_window_adopts_only_after_a_lost_answer() {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let by_window = |v: &String, w: &CreateWindow| {
+            if w.covers(Some(v)) {
+                Ownership::Ours
+            } else {
+                Ownership::Foreign {
+                    import_id: "x".into(),
+                }
+            }
+        };
+        // First attempt refused as a conflict: the object predates this create.
+        let mut creates = vec![Err(status(422))].into_iter();
+        let r = create_once(
+            target(),
+            || std::future::ready(creates.next().unwrap()),
+            || std::future::ready(Ok(Some(now.clone()))),
+            by_window,
+        )
+        .await;
+        assert!(matches!(r, Err(ApiError::Exists { .. })), "{r:?}");
+        // Answer lost, nothing found yet, then a conflict: the lost attempt made it.
+        let mut creates = vec![Err(transport()), Err(status(422))].into_iter();
+        let mut lookups = vec![None, Some(now.clone())].into_iter();
+        let r = create_once(
+            target(),
+            || std::future::ready(creates.next().unwrap()),
+            || std::future::ready(Ok(lookups.next().unwrap())),
+            by_window,
+        )
+        .await;
+        assert_eq!(r.unwrap(), now);
+    }
+
     #[test]
     fn create_window_covers_objects_made_since_it_opened() {
-        let w = CreateWindow::now();
+        let mut w = CreateWindow::now();
+        let just_now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert!(
+            !w.covers(Some(&just_now)),
+            "no answer lost: an older object"
+        );
+        w.lost_answer = true;
         let now = time::OffsetDateTime::now_utc();
         let fmt = |t: time::OffsetDateTime| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -929,6 +1027,20 @@ mod tests {
         assert!(!w.covers(Some(&fmt(now - time::Duration::minutes(5)))));
         assert!(!w.covers(Some("not a time")));
         assert!(!w.covers(None));
+    }
+
+    #[test]
+    fn authentication_errors_do_not_echo_the_key() {
+        let hash = "a".repeat(64);
+        let msg = format!(
+            "Authentication Error, Invalid proxy server token passed. Received API Key = sk-...wxyz, Key Hash (Token) ={hash}. Unable to find token"
+        );
+        let r = redact_credentials(&msg);
+        assert!(!r.contains(&hash) && !r.contains("wxyz"), "{r}");
+        assert!(r.starts_with("Authentication Error, Invalid proxy server token passed."));
+        assert!(r.contains("Unable to find token"));
+        assert_eq!(redact_credentials("Key is blocked"), "Key is blocked");
+        assert_eq!(redact_credentials("Invalid token é."), "Invalid token é.");
     }
 
     #[test]

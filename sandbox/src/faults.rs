@@ -18,6 +18,10 @@ use axum::Router;
 
 use crate::server::ConnKill;
 
+/// Writes handled and then answered with a lost answer (closed connection or 502/504) since
+/// the process started, over every sandbox in it: lets a run report how often it happened.
+pub static COMMITTED_THEN_LOST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Environment variable read by [`FaultSpec::from_env`].
 pub const ENV: &str = "WEBIDE_SANDBOX_FAULTS";
 
@@ -192,6 +196,7 @@ async fn inject(State(ctx): State<Arc<Ctx>>, req: Request, next: Next) -> Respon
             let kill = req.extensions().get::<ConnKill>().cloned();
             // The handler runs to completion: the write is committed.
             let _committed = next.run(req).await;
+            COMMITTED_THEN_LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if roll < f.commit_drop_rate {
                 if let Some(kill) = kill {
                     kill.kill();

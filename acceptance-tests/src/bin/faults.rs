@@ -282,9 +282,10 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     wd.apply_with(&["-parallelism=10"]).await?;
     println!(
-        "    apply of {} resources converged in {:.1}s",
+        "    apply of {} resources converged in {:.1}s; {} writes committed and lost their answer",
         a.resources,
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        webide_sandbox::faults::COMMITTED_THEN_LOST.load(std::sync::atomic::Ordering::Relaxed)
     );
     check_counts(&expected, &on_server(&sb), &in_state(&wd).await?)?;
     let t = Instant::now();

@@ -159,7 +159,7 @@ impl Client {
         self.users.invalidate();
         match r {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.is_not_found() || is_unknown_user(path, &e) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -229,4 +229,13 @@ pub(crate) fn api_error(what: &str, action: &str, attrs: &[&str], e: ApiError) -
 /// `{"id": ...}` for a JSON body.
 pub(crate) fn id_body(id: &str) -> Json {
     json!({ "id": id })
+}
+
+/// Coder answers 400 "User ... must be an existing uuid or username." for a user that does not
+/// exist (coder/coder `coderd/httpmw/userparam.go`), e.g. when a DELETE is retried after the
+/// first one committed and its answer was lost: the user is gone.
+fn is_unknown_user(path: &str, e: &ApiError) -> bool {
+    path.starts_with("/users/")
+        && e.status() == Some(400)
+        && e.to_string().contains("must be an existing uuid or username")
 }
