@@ -81,6 +81,30 @@ resource "webide_gitea_repository_collaborator" "readonly" {
   permission = "read"
 }
 
+# Read grants to users who get more elsewhere (write through the team; site admin): the
+# grant is what is read back, so no perpetual diff.
+resource "webide_gitea_repository_collaborator" "c1_read" {
+  owner      = webide_gitea_org.platform.name
+  repository = webide_gitea_repository.app.name
+  username   = webide_gitea_user.u["contractor1"].username
+  permission = "read"
+  depends_on = [webide_gitea_team.contractors]
+}
+
+resource "webide_gitea_user" "siteadmin" {
+  username = "siteadmin"
+  email    = "siteadmin@example.com"
+  password = "password123"
+  admin    = true
+}
+
+resource "webide_gitea_repository_collaborator" "admin_read" {
+  owner      = webide_gitea_org.platform.name
+  repository = webide_gitea_repository.tools.name
+  username   = webide_gitea_user.siteadmin.username
+  permission = "read"
+}
+
 resource "webide_gitea_repository_collaborator" "c3_tools" {
   owner      = webide_gitea_org.platform.name
   repository = webide_gitea_repository.tools.name
@@ -163,6 +187,10 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         .await?
         .assert_empty()
         .context("re-plan after apply")?;
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("second plan: no perpetual diff on read grants given more elsewhere")?;
 
     // The permission matrix, as Gitea has it.
     let st = store.snapshot();
@@ -191,6 +219,10 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         see("contractor1").await? == ["contractor-app"],
         "contractor1 (team)"
     );
+    // The read grant itself is stored as read (the team gives write).
+    ensure!(
+        store.snapshot().repos["platform/contractor-app"].collaborators["contractor1"] == "read"
+    );
     ensure!(
         see("contractor3").await? == ["internal-tools"],
         "contractor3 (collaborator)"
@@ -209,7 +241,7 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         .admin(
             Method::PATCH,
             "/admin/users/contractor1",
-            Some(json!({"restricted": false, "login_name": "", "source_id": 0})),
+            Some(json!({"restricted": false, "login_name": "contractor1", "source_id": 0})),
         )
         .await?;
     ensure!(s == 200);
@@ -340,6 +372,23 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         after
     );
 
+    // A grant lowered by hand is drift (nothing else lowers it).
+    let (s, _) = api
+        .admin(
+            Method::PUT,
+            "/repos/platform/internal-tools/collaborators/contractor3",
+            Some(json!({"permission": "read"})),
+        )
+        .await?;
+    ensure!(s == 204);
+    let plan = wd.plan_json().await?;
+    ensure!(
+        planned_actions(&plan)["webide_gitea_repository_collaborator.c3_tools"] == ["update"],
+        "lowered grant shows: {:?}",
+        planned_actions(&plan)
+    );
+    wd.apply().await?;
+
     // Destroy: only the site admin is left.
     wd.destroy().await?;
     let st = store.snapshot();
@@ -349,5 +398,185 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         st.users.keys()
     );
     ensure!(st.orgs.is_empty() && st.repos.is_empty() && st.teams.is_empty());
+    Ok(())
+}
+
+const CONTRACT_TF: &str = r#"
+terraform {
+  required_providers {
+    webide = { source = "webide/webide" }
+  }
+}
+
+variable "name" {
+  type    = string
+  default = "contractor9"
+}
+
+resource "webide_gitea_user" "c" {
+  username          = var.name
+  email             = "contractor9@example.com"
+  password          = "password123"
+  restricted        = true
+  max_repo_creation = 0
+}
+
+resource "webide_gitea_user" "dev" {
+  username          = "dev1"
+  email             = "dev1@example.com"
+  password          = "password123"
+  max_repo_creation = 1
+}
+
+resource "webide_gitea_org" "o" {
+  name = "rename-org"
+}
+
+resource "webide_gitea_repository" "r" {
+  owner = webide_gitea_org.o.name
+  name  = "work"
+}
+
+resource "webide_gitea_team" "t" {
+  org          = webide_gitea_org.o.name
+  name         = "workers"
+  permission   = "write"
+  members      = [webide_gitea_user.c.username]
+  repositories = [webide_gitea_repository.r.name]
+}
+
+resource "webide_gitea_repository_collaborator" "c" {
+  owner      = webide_gitea_org.o.name
+  repository = webide_gitea_repository.r.name
+  username   = webide_gitea_user.c.username
+  permission = "read"
+}
+"#;
+
+/// Gitea 1.25's contract where the provider depends on it: the edit call's required
+/// `login_name` (422 on an empty one, as Gitea's binding does), `max_repo_creation` set and
+/// enforced on the user's own repository create, a rename in place keeping id, team and
+/// grant, and names / local passwords checked at validate time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitea_edit_rename_and_repository_limit() -> Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let h = Harness::new()?;
+    let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
+    let api = Api::new(&sb);
+    let store = sb.gitea_store();
+
+    // The simulator refuses what Gitea refuses: an empty login_name; source_id 0 is fine.
+    let (s, body) = api
+        .admin(
+            Method::PATCH,
+            "/admin/users/gitea",
+            Some(json!({"login_name": "", "source_id": 0, "full_name": "x"})),
+        )
+        .await?;
+    ensure!(
+        s == 422 && body["message"] == "[LoginName]: Required",
+        "{s} {body}"
+    );
+
+    let mut wd = h.workdir_with_main(CONTRACT_TF)?;
+    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
+    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
+    wd.init().await?;
+    wd.apply().await?;
+    wd.plan().await?.assert_empty()?;
+    let st = store.snapshot();
+    let c = &st.users["contractor9"];
+    ensure!(c.max_repo_creation == Some(0) && c.restricted && c.login_name == "contractor9");
+    ensure!(st.users["dev1"].max_repo_creation == Some(1));
+
+    // The limit: refused for the user's own create (403, Gitea's message), the admin exempt.
+    let create_own = |user: &'static str, name: &'static str| {
+        let http = api.http.clone();
+        let url = format!("{}/user/repos", api.url);
+        async move {
+            let r = http
+                .post(url)
+                .basic_auth(user, Some("password123"))
+                .json(&json!({ "name": name }))
+                .send()
+                .await?;
+            Ok::<_, anyhow::Error>((r.status().as_u16(), r.text().await?))
+        }
+    };
+    let (s, text) = create_own("contractor9", "mine").await?;
+    ensure!(
+        s == 403 && text.contains("maximum limit of repositories"),
+        "contractor cannot create a repository: {s} {text}"
+    );
+    ensure!(
+        create_own("dev1", "first").await?.0 == 201,
+        "dev1: first repository"
+    );
+    ensure!(
+        create_own("dev1", "second").await?.0 == 403,
+        "dev1: over the limit"
+    );
+    let (s, _) = api
+        .admin(
+            Method::POST,
+            "/admin/users/contractor9/repos",
+            Some(json!({"name": "by-admin"})),
+        )
+        .await?;
+    ensure!(s == 201, "site admin exempt from the limit");
+    api.admin(Method::DELETE, "/repos/contractor9/by-admin", None)
+        .await?;
+    api.admin(Method::DELETE, "/repos/dev1/first", None).await?;
+
+    // Rename in place: an update (not a replace); id, team membership and grant kept.
+    let id = store.snapshot().users["contractor9"].id;
+    wd.set_env("TF_VAR_name", "contractor10");
+    let plan = wd.plan_json().await?;
+    let actions = planned_actions(&plan);
+    ensure!(
+        actions["webide_gitea_user.c"] == ["update"],
+        "rename is in place: {actions:?}"
+    );
+    wd.apply().await?;
+    let st = store.snapshot();
+    ensure!(!st.users.contains_key("contractor9"));
+    ensure!(st.users["contractor10"].id == id, "same account");
+    ensure!(st
+        .teams
+        .values()
+        .any(|t| t.members.contains("contractor10")));
+    ensure!(st.repos["rename-org/work"].collaborators["contractor10"] == "read");
+    wd.plan().await?.assert_empty()?;
+    wd.plan().await?.assert_empty()?;
+
+    // Validate time: a local account without password, and names Gitea refuses.
+    for (body, attr) in [
+        (
+            "resource \"webide_gitea_user\" \"x\" {\n  username = \"nopass\"\n  email = \"n@example.com\"\n}",
+            "password",
+        ),
+        (
+            "resource \"webide_gitea_user\" \"x\" {\n  username = \"first..last\"\n  email = \"n@example.com\"\n  password = \"password123\"\n}",
+            "username",
+        ),
+        (
+            "resource \"webide_gitea_repository\" \"x\" {\n  owner = \"o\"\n  name = \"bad.git\"\n}",
+            "name",
+        ),
+    ] {
+        let bad = h.workdir_with_main(&format!(
+            "terraform {{\n  required_providers {{\n    webide = {{ source = \"webide/webide\" }}\n  }}\n}}\n{body}"
+        ))?;
+        bad.init().await?;
+        let out = bad.run_expect_failure(&["validate", "-no-color"]).await?;
+        ensure!(
+            out.stderr.contains(attr),
+            "{body}: {}",
+            out.stderr
+        );
+    }
+
+    wd.destroy().await?;
+    ensure!(store.snapshot().users.len() == 1);
     Ok(())
 }

@@ -4,8 +4,8 @@
 #   role            Authentik group         Gitea                          Coder site roles         AI key
 #   platform_admin  coder-admins            admin, may create orgs         owner                    200 USD, audit
 #   app_manager     coder-template-admins   unrestricted, may create orgs  template-admin           100 USD, audit
-#   contractor      coder-members           restricted                     member                   25 USD, strict
-#   compliance      coder-auditors          restricted                     auditor                  blocked
+#   contractor      coder-members           restricted, no own repos       member                   25 USD, strict
+#   compliance      coder-auditors          restricted, no own repos       auditor                  blocked
 
 terraform {
   required_providers {
@@ -18,10 +18,10 @@ terraform {
 
 locals {
   roles = {
-    platform_admin = { coder_roles = ["owner"], group = "coder-admins", gitea_admin = true, restricted = false, create_orgs = true, budget = 200, enforcement = "audit", blocked = false }
-    app_manager    = { coder_roles = ["template-admin"], group = "coder-template-admins", gitea_admin = false, restricted = false, create_orgs = true, budget = 100, enforcement = "audit", blocked = false }
-    contractor     = { coder_roles = [], group = "coder-members", gitea_admin = false, restricted = true, create_orgs = false, budget = 25, enforcement = "strict", blocked = false }
-    compliance     = { coder_roles = ["auditor"], group = "coder-auditors", gitea_admin = false, restricted = true, create_orgs = false, budget = 0, enforcement = "strict", blocked = true }
+    platform_admin = { coder_roles = ["owner"], group = "coder-admins", gitea_admin = true, restricted = false, create_orgs = true, max_repos = -1, budget = 200, enforcement = "audit", blocked = false }
+    app_manager    = { coder_roles = ["template-admin"], group = "coder-template-admins", gitea_admin = false, restricted = false, create_orgs = true, max_repos = -1, budget = 100, enforcement = "audit", blocked = false }
+    contractor     = { coder_roles = [], group = "coder-members", gitea_admin = false, restricted = true, create_orgs = false, max_repos = 0, budget = 25, enforcement = "strict", blocked = false }
+    compliance     = { coder_roles = ["auditor"], group = "coder-auditors", gitea_admin = false, restricted = true, create_orgs = false, max_repos = 0, budget = 0, enforcement = "strict", blocked = true }
   }
   r = local.roles[var.role]
 }
@@ -47,6 +47,7 @@ resource "webide_gitea_user" "this" {
   admin                     = local.r.gitea_admin
   restricted                = local.r.restricted
   allow_create_organization = local.r.create_orgs
+  max_repo_creation         = local.r.max_repos
   # People sign in through Authentik; the password is the fallback login.
   must_change_password = false
 }

@@ -1,4 +1,5 @@
-# A contractor: restricted, so it sees only the repositories granted to it.
+# A contractor: restricted, so it sees only the repositories granted to it, and may not create
+# repositories of its own.
 resource "webide_gitea_user" "contractor1" {
   username                  = "contractor1"
   email                     = "contractor1@example.com"
@@ -6,6 +7,7 @@ resource "webide_gitea_user" "contractor1" {
   password                  = var.initial_password
   restricted                = true
   allow_create_organization = false
+  max_repo_creation         = 0
 }
 
 # The app manager: unrestricted and may create organizations.

@@ -1,4 +1,14 @@
 //! `webide_gitea_repository_collaborator`: one user's grant on one repository.
+//!
+//! Gitea 1.25 reports a collaborator's *effective* permission only
+//! (`GET /repos/{owner}/{repo}/collaborators/{user}/permission`, `GetUserRepoPermission`: the
+//! highest of the grant, team access and site admin); `GET .../collaborators/{user}` says
+//! whether the grant exists. The grant is read back as: gone when the user is no longer a
+//! collaborator; lowered when the effective permission is below the grant in state (nothing
+//! else can lower it); unchanged when the effective permission is at or above it, since a team
+//! or site-admin status may give more without touching the grant. So a grant lowered or
+//! removed by hand shows in plan; a grant raised by hand shows only when the user has no other
+//! path to that level.
 
 use async_trait::async_trait;
 
@@ -29,6 +39,28 @@ fn with_permission(base: &Value, permission: &str) -> Value {
     s
 }
 
+fn rank(p: &str) -> u8 {
+    match p {
+        "read" => 1,
+        "write" => 2,
+        "admin" | "owner" => 3,
+        _ => 0,
+    }
+}
+
+/// The grant as far as the effective permission `effective` tells it, given the grant in state.
+fn grant(known: Option<&str>, effective: &str) -> String {
+    let effective = if effective == "owner" {
+        "admin"
+    } else {
+        effective
+    };
+    match known {
+        Some(k) if rank(effective) >= rank(k) && rank(k) > 0 => k.to_string(),
+        _ => effective.to_string(),
+    }
+}
+
 #[async_trait]
 impl Resource<Clients> for CollaboratorResource {
     fn type_name(&self) -> &'static str {
@@ -41,7 +73,7 @@ impl Resource<Clients> for CollaboratorResource {
             .attr(Attribute::string("owner").required().requires_replace().describe("Repository owner (user or organization)."))
             .attr(Attribute::string("repository").required().requires_replace().describe("Repository name."))
             .attr(Attribute::string("username").required().requires_replace().describe("The collaborator."))
-            .attr(Attribute::string("permission").default("write").validate(OneOf(&["read", "write", "admin"])).describe("Access level; changes update the grant in place."));
+            .attr(Attribute::string("permission").default("write").validate(OneOf(&["read", "write", "admin"])).describe("Access level of the grant; changes update it in place. Drift: a grant removed or lowered by hand shows in plan; more access through a team or site-admin status is not drift (Gitea reports only the effective permission, so a grant raised by hand shows only when nothing else gives that level)."));
         Schema::new(0, block)
     }
 
@@ -66,7 +98,7 @@ impl Resource<Clients> for CollaboratorResource {
             .collaborator(&o, &r, &u)
             .await
             .map_err(|e| err("read", e))?;
-        Ok(p.map(|p| with_permission(state, &p)))
+        Ok(p.map(|p| with_permission(state, &grant(state.get("permission").as_str(), &p))))
     }
 
     async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
@@ -112,5 +144,21 @@ impl Resource<Clients> for CollaboratorResource {
         s.set("repository", Value::string(*r));
         s.set("username", Value::string(*u));
         Ok(with_permission(&s, &p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grant;
+
+    #[test]
+    fn team_or_admin_access_is_not_drift() {
+        assert_eq!(grant(Some("read"), "write"), "read");
+        assert_eq!(grant(Some("read"), "owner"), "read");
+        assert_eq!(grant(Some("write"), "write"), "write");
+        // Lowered by hand: drift.
+        assert_eq!(grant(Some("admin"), "read"), "read");
+        // Import (nothing known): the effective permission.
+        assert_eq!(grant(None, "owner"), "admin");
     }
 }

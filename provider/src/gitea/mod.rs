@@ -3,10 +3,13 @@
 //! through Gitea's database.
 
 pub mod collaborator;
+pub mod names;
 pub mod org;
 pub mod repository;
 pub mod team;
 pub mod user;
+
+pub use names::{GiteaName, GiteaRepoName};
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use crate::framework::validators::check_http_url;
 use crate::framework::{DataSource, Resource, StopToken};
 use crate::http::{ApiClient, ApiError, TlsOptions};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
-use crate::protocol::schema::{Attribute, Block, Validator};
+use crate::protocol::schema::{Attribute, Block};
 use crate::protocol::value::Value;
 use crate::provider::{Clients, Slot};
 
@@ -126,34 +129,6 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
 /// The data sources of this service.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
     vec![]
-}
-
-/// Gitea's rule for user, organization and repository names.
-pub struct GiteaName;
-
-impl Validator for GiteaName {
-    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        let Some(s) = value.as_str() else { return };
-        let punct = |c: char| "-_.".contains(c);
-        let ok = !s.is_empty()
-            && s.len() <= 40
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || punct(c))
-            && !s.starts_with(punct)
-            && !s.ends_with(punct)
-            && !s.contains("..")
-            && !s.contains("--")
-            && !s.contains("__");
-        if !ok {
-            diags.push_attr_error(
-                path.clone(),
-                format!("Invalid value for {path}"),
-                format!("{s:?} is not a valid Gitea name: letters, digits, '-', '_' and '.', at most 40, not starting or ending with a symbol, no doubled symbols"),
-            );
-        }
-    }
-    fn description(&self) -> String {
-        "a Gitea name (letters, digits, `-`, `_`, `.`; at most 40)".into()
-    }
 }
 
 /// The API client.
@@ -290,6 +265,17 @@ impl Client {
             .await;
         self.users.invalidate();
         r
+    }
+    /// Renames a user in place (204).
+    pub async fn rename_user(&self, username: &str, new_username: &str) -> Result<(), ApiError> {
+        self.send(
+            Method::POST,
+            &format!("/admin/users/{}/rename", seg(username)),
+            &json!({ "new_username": new_username }),
+            true,
+        )
+        .await
+        .map(|_| ())
     }
     pub async fn delete_user(&self, username: &str) -> Result<(), ApiError> {
         let r = self

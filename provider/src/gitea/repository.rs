@@ -4,7 +4,7 @@ use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
-use super::{api_error, GiteaName};
+use super::{api_error, GiteaRepoName};
 use crate::framework::validators::NonEmpty;
 use crate::framework::{ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
@@ -56,7 +56,7 @@ impl Resource<Clients> for RepositoryResource {
         let block = Block::new("A Gitea repository. Restricted users reach it only through `webide_gitea_repository_collaborator` or a team.")
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric id."))
             .attr(Attribute::string("owner").required().requires_replace().describe("Owning user or organization. Import id: `owner/name`."))
-            .attr(Attribute::string("name").required().validate(GiteaName).describe("Repository name; changing it renames the repository in place."))
+            .attr(Attribute::string("name").required().validate(GiteaRepoName).describe("Repository name; changing it renames the repository in place."))
             .attr(Attribute::string("description").default("").describe("Description."))
             .attr(Attribute::bool("private").default(true).describe("Private repositories are visible only to those granted access."))
             .attr(Attribute::string("default_branch").default("main").validate(NonEmpty).describe("Default branch."))

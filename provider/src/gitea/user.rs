@@ -1,6 +1,8 @@
 //! `webide_gitea_user`: a Gitea account with its admin flags. Created through the admin API,
 //! then edited for the flags the create call does not take (admin, allow_create_organization,
-//! prohibit_login, active) — the seeds' `sqlite3 UPDATE user SET is_restricted=1` done right.
+//! prohibit_login, active, max_repo_creation) — the seeds' `sqlite3 UPDATE user SET
+//! is_restricted=1` done right. A new `username` renames the account in place
+//! (`POST /admin/users/{username}/rename`), keeping its id, repositories and memberships.
 
 use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
@@ -27,7 +29,6 @@ const READ_BACK: &[(&str, &str)] = &[
     ("prohibit_login", "prohibit_login"),
     ("active", "active"),
     ("visibility", "visibility"),
-    ("login_name", "login_name"),
     ("source_id", "source_id"),
 ];
 
@@ -36,7 +37,9 @@ fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
 }
 
 /// State from Gitea's `User`, keeping what the API does not return (password,
-/// must_change_password, allow_create_organization).
+/// must_change_password, allow_create_organization, max_repo_creation). `login_name` is read
+/// back for accounts of an authentication source only: for a local account Gitea stores the
+/// username the edit call must send there (see [`edit_body`]).
 fn state_from_api(base: &Value, u: &Json) -> Value {
     let mut s = base.clone();
     s.set("id", Value::opt_int(u.get("id").and_then(Json::as_i64)));
@@ -53,15 +56,32 @@ fn state_from_api(base: &Value, u: &Json) -> Value {
         };
         s.set(attr, v);
     }
+    if u.get("source_id").and_then(Json::as_i64).unwrap_or(0) != 0 {
+        if let Some(ln) = u.get("login_name").and_then(Json::as_str) {
+            s.set("login_name", Value::string(ln));
+        }
+    }
     s
 }
 
-/// The EditUserOption for `plan` (login_name and source_id are required by Gitea).
+/// The login name Gitea's edit call must carry: `EditUserOption.LoginName` is
+/// `binding:"Required"` (go-gitea/gitea modules/structs/admin_user.go), so an empty string is
+/// refused with 422 `[LoginName]: Required`; for a local account (source 0) Gitea's own API
+/// tests send the username.
+fn login_name(plan: &Value) -> String {
+    let username = plan.get("username").as_str().unwrap_or_default();
+    match plan.get("login_name").as_str() {
+        Some(l) if !l.is_empty() && plan.get("source_id").as_i64().unwrap_or(0) != 0 => l.into(),
+        _ => username.into(),
+    }
+}
+
+/// The EditUserOption for `plan` (a non-empty login_name is required by Gitea).
 fn edit_body(plan: &Value, with_password: bool) -> Json {
     let mut b = json!({
         "email": plan.get("email").as_str(),
         "full_name": plan.get("full_name").as_str().unwrap_or(""),
-        "login_name": plan.get("login_name").as_str().unwrap_or(""),
+        "login_name": login_name(plan),
         "source_id": plan.get("source_id").as_i64().unwrap_or(0),
         "admin": plan.get("admin").as_bool().unwrap_or(false),
         "restricted": plan.get("restricted").as_bool().unwrap_or(false),
@@ -70,6 +90,7 @@ fn edit_body(plan: &Value, with_password: bool) -> Json {
         "active": plan.get("active").as_bool().unwrap_or(true),
         "must_change_password": plan.get("must_change_password").as_bool().unwrap_or(false),
         "visibility": plan.get("visibility").as_str().unwrap_or("public"),
+        "max_repo_creation": plan.get("max_repo_creation").as_i64().unwrap_or(-1),
     });
     if with_password {
         if let Some(p) = plan.get("password").as_str() {
@@ -91,24 +112,37 @@ impl Resource<Clients> for UserResource {
              (collaborator grants or teams); drift on `restricted` and `admin` shows in plan. Works against any Gitea given by URL and admin credentials.",
         )
         .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric user id."))
-        .attr(Attribute::string("username").required().requires_replace().validate(GiteaName).describe("Login name. Import id."))
+        .attr(Attribute::string("username").required().validate(GiteaName).describe("Login name. Import id. A new value renames the account in place (`POST /admin/users/{username}/rename`): id, repositories, team memberships and collaborator grants stay."))
         .attr(Attribute::string("email").required().validate(Email).describe("Primary e-mail address (unique)."))
         .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
-        .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters for local accounts). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
+        .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters; required for local accounts, `source_id = 0`). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
         .attr(Attribute::bool("must_change_password").default(false).describe("Ask for a new password at next login. Gitea does not report it, so changes made elsewhere are not detected."))
         .attr(Attribute::bool("restricted").default(false).describe("Restricted users see only repositories they own, collaborate on, or reach through a team."))
         .attr(Attribute::bool("admin").default(false).describe("Site administrator."))
-        .attr(Attribute::bool("allow_create_organization").default(true).describe("May create organizations. Gitea does not report it, so changes made elsewhere are not detected."))
+        .attr(Attribute::bool("allow_create_organization").default(true).describe("May create organizations. **Not detectable**: Gitea 1.25's API has no read path for it (its `User` object, also in the admin user search, carries no such field), so a change made elsewhere shows in no plan; the provider sets it on every create and update."))
+        .attr(Attribute::number("max_repo_creation").default(-1i64).validate(crate::framework::validators::Range { min: -1.0, max: None }).describe("How many repositories the user may own: `0` = cannot create repositories (contractors, read-only users), `-1` = the site's `MAX_CREATION_LIMIT`. Site administrators are exempt. **Not detectable**: Gitea's `User` object does not carry it, so a change made elsewhere shows in no plan."))
         .attr(Attribute::bool("prohibit_login").default(false).describe("Barred from signing in."))
         .attr(Attribute::bool("active").default(true).describe("Account activated."))
         .attr(Attribute::string("visibility").default("public").validate(OneOf(&["public", "limited", "private"])).describe("Profile visibility."))
-        .attr(Attribute::string("login_name").default("").describe("Login name at the authentication source (for OAuth2/LDAP users)."))
+        .attr(Attribute::string("login_name").default("").describe("Login name at the authentication source (for OAuth2/LDAP users, `source_id` not 0). For a local account Gitea stores the username here; leave it empty."))
         .attr(Attribute::number("source_id").default(0i64).describe("Authentication source id; 0 = local (password) account."));
         Schema::new(0, block)
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let local = config.get("source_id").as_i64().unwrap_or(0) == 0;
+        let source = config.get("source_id");
+        let local = !source.is_unknown() && source.as_i64().unwrap_or(0) == 0;
+        // Gitea refuses a local account without a password (routers/api/v1/admin/user.go
+        // CreateUser: `PasswordTooShort` for "", min 8). A write-only `password_wo`, where the
+        // schema has it, counts as a password.
+        let given = |a: &str| !config.get(a).is_null();
+        if local && !given("password") && !given("password_wo") {
+            diags.push_attr_error(
+                crate::protocol::diagnostics::AttrPath::root("password"),
+                "Missing password for a local Gitea account",
+                "a local account (source_id = 0) needs a password of at least 8 characters; accounts signing in through an authentication source set source_id and login_name instead",
+            );
+        }
         if let Some(p) = config.get("password").as_str() {
             if local && p.chars().count() < 8 {
                 diags.push_attr_error(
@@ -192,12 +226,26 @@ impl Resource<Clients> for UserResource {
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let username = prior.get("username").as_str().unwrap_or_default();
+        let old = prior.get("username").as_str().unwrap_or_default();
+        let new = plan.get("username").as_str().unwrap_or_default();
+        if old != new {
+            // Renamed first; if the edit below fails, the state records the new name so
+            // the next apply converges.
+            match c.rename_user(old, new).await {
+                Ok(()) => {}
+                // A retried rename whose first answer was lost: the old name is gone and the
+                // new one exists.
+                Err(e) if e.is_not_found() && c.user(new).await.ok().flatten().is_some() => {}
+                Err(e) => return Err(api_error("user", "rename", &["username"], e).into()),
+            }
+        }
+        let mut renamed = prior.clone();
+        renamed.set("username", Value::string(new));
         let password_changed = !plan.get("password").equals(prior.get("password"));
         let u = c
-            .edit_user(username, &edit_body(plan, password_changed))
+            .edit_user(new, &edit_body(plan, password_changed))
             .await
-            .map_err(|e| err("update", e))?;
+            .map_err(|e| ApplyError::with_state(err("update", e), renamed))?;
         Ok(state_from_api(plan, &u))
     }
 
@@ -223,6 +271,7 @@ impl Resource<Clients> for UserResource {
             ("allow_create_organization", Value::Bool(true)),
             ("login_name", Value::string("")),
             ("source_id", Value::int(0)),
+            ("max_repo_creation", Value::int(-1)),
         ] {
             base.set(attr, v);
         }

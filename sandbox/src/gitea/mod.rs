@@ -55,6 +55,9 @@ pub struct UserRow {
     pub restricted: bool,
     pub is_admin: bool,
     pub allow_create_organization: bool,
+    /// Repositories the user may own; `None` (Gitea's -1) = the site's `MAX_CREATION_LIMIT`,
+    /// which is unlimited here as in a default app.ini.
+    pub max_repo_creation: Option<i64>,
     pub prohibit_login: bool,
     pub active: bool,
     pub visibility: String,
@@ -203,6 +206,10 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
         .route(
             "/admin/users/:username",
             axum::routing::patch(users::edit).delete(users::delete),
+        )
+        .route(
+            "/admin/users/:username/rename",
+            axum::routing::post(users::rename),
         )
         .route(
             "/admin/users/:username/repos",

@@ -187,6 +187,23 @@ fn create_repo(g: &Gitea, c: &Caller, owner: &str, v: &Value) -> Answer {
                 "The repository with the same name already exists.",
             ));
         }
+        // The repository limit (go-gitea/gitea models/user/user.go `CanCreateRepoIn`: site
+        // admins are exempt; services/repository/create.go returns `ErrReachLimitOfRepo`,
+        // which unwraps to `util.ErrPermissionDenied`, and routers/api/v1/repo/repo.go
+        // `CreateUserRepo` answers that with 403).
+        if let Some(limit) = st.users.get(&okey).and_then(|u| u.max_repo_creation) {
+            let owned = st
+                .repos
+                .values()
+                .filter(|r| r.owner.to_lowercase() == okey)
+                .count() as i64;
+            if !c.is_admin && owned >= limit {
+                return Err(err(
+                    StatusCode::FORBIDDEN,
+                    format!("user has reached maximum limit of repositories [limit: {limit}]"),
+                ));
+            }
+        }
         let owner_name = st
             .orgs
             .get(&okey)
@@ -220,12 +237,8 @@ fn create_repo(g: &Gitea, c: &Caller, owner: &str, v: &Value) -> Answer {
 pub(crate) async fn create_for_me(State(g): State<Arc<Gitea>>, req: Request) -> Answer {
     let (parts, v) = body(req).await?;
     let c = g.signed_in(&parts)?;
-    if c.restricted {
-        return Err(err(
-            StatusCode::FORBIDDEN,
-            "restricted users cannot create repositories",
-        ));
-    }
+    // Gitea has no rule against restricted users creating their own repositories; only the
+    // repository limit below (max_repo_creation) stops them.
     create_repo(&g, &c, &c.login.clone(), &v)
 }
 

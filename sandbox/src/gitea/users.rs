@@ -167,7 +167,7 @@ pub(crate) async fn create(State(g): State<Arc<Gitea>>, req: Request) -> Answer 
     ok(StatusCode::CREATED, user_json(&row, Some(&caller)))
 }
 
-/// PATCH /admin/users/{username} (EditUserOption; `login_name` and `source_id` required).
+/// PATCH /admin/users/{username} (EditUserOption; a non-empty `login_name` required).
 pub(crate) async fn edit(
     State(g): State<Arc<Gitea>>,
     Path(username): Path<String>,
@@ -192,10 +192,21 @@ pub(crate) async fn edit(
             ("visibility", "string"),
         ],
     )?;
-    if v.get("source_id").is_none() || v.get("login_name").is_none() {
+    // `LoginName string `binding:"Required"`` on EditUserOption (go-gitea/gitea
+    // modules/structs/admin_user.go): the binding refuses a missing *or empty* string. `SourceID`
+    // carries no binding rule, so 0 (a local account) is accepted.
+    if s(&v, "login_name").is_none_or(str::is_empty) {
         return Err(err(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "[SourceID]: Required; [LoginName]: Required",
+            "[LoginName]: Required",
+        ));
+    }
+    if v.get("max_repo_creation")
+        .is_some_and(|m| !m.is_null() && m.as_i64().is_none())
+    {
+        return Err(err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[MaxRepoCreation]: must be an integer",
         ));
     }
     check_visibility(&v)?;
@@ -263,8 +274,19 @@ pub(crate) async fn edit(
                 }
             }
         }
+        // routers/api/v1/admin/user.go EditUser: LoginName is always stored, LoginSource only
+        // when non-zero (`optional.FromNonDefault`); MaxRepoCreation when given.
         u.login_name = s(&v, "login_name").unwrap_or_default().to_string();
-        u.source_id = v.get("source_id").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(src) = v
+            .get("source_id")
+            .and_then(Value::as_i64)
+            .filter(|x| *x != 0)
+        {
+            u.source_id = src;
+        }
+        if let Some(m) = v.get("max_repo_creation").and_then(Value::as_i64) {
+            u.max_repo_creation = (m >= 0).then_some(m);
+        }
         if let Some(p) = s(&v, "password").filter(|p| !p.is_empty()) {
             u.password_hash = hash_password(p);
         }
@@ -386,4 +408,81 @@ pub(crate) async fn list(State(g): State<Arc<Gitea>>, req: Request) -> Answer {
         &parts,
         users.into_iter().map(|u| user_json(u, Some(&c))).collect(),
     )
+}
+
+/// POST /admin/users/{username}/rename (RenameUserOption): the account keeps its id, its
+/// repositories move with it, team memberships and collaborator grants follow (go-gitea/gitea
+/// routers/api/v1/admin/user.go `RenameUser`, services/user/user.go `RenameUser`). 204.
+pub(crate) async fn rename(
+    State(g): State<Arc<Gitea>>,
+    Path(username): Path<String>,
+    req: Request,
+) -> Answer {
+    let (parts, v) = body(req).await?;
+    g.admin(&parts)?;
+    check_types(&v, &[("new_username", "string")])?;
+    let new = s(&v, "new_username").unwrap_or_default().to_string();
+    if new.is_empty() {
+        return Err(err(StatusCode::UNPROCESSABLE_ENTITY, "[NewName]: Required"));
+    }
+    if !valid_name(&new) {
+        return Err(err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("name is invalid [{new}]: must be valid alpha or numeric or dash(-_) or dot characters"),
+        ));
+    }
+    g.commit(|st, _| {
+        let old = username.to_lowercase();
+        if st.orgs.contains_key(&old) {
+            return Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{username} is an organization"),
+            ));
+        }
+        let mut row = st.users.get(&old).cloned().ok_or_else(|| {
+            err(
+                StatusCode::NOT_FOUND,
+                format!("user does not exist [uid: 0, name: {username}]"),
+            )
+        })?;
+        let nk = new.to_lowercase();
+        if nk != old && st.name_taken(&new) {
+            return Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("user already exists [name: {new}]"),
+            ));
+        }
+        row.login = new.clone();
+        st.users.remove(&old);
+        st.users.insert(nk.clone(), row);
+        let moved: Vec<String> = st
+            .repos
+            .iter()
+            .filter(|(_, r)| r.owner.to_lowercase() == old)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in moved {
+            let mut r = st.repos.remove(&k).expect("listed above");
+            r.owner = new.clone();
+            let nkey = format!("{nk}/{}", r.name.to_lowercase());
+            for t in st.teams.values_mut() {
+                if t.repos.remove(&k) {
+                    t.repos.insert(nkey.clone());
+                }
+            }
+            st.repos.insert(nkey, r);
+        }
+        for t in st.teams.values_mut() {
+            if t.members.remove(&old) {
+                t.members.insert(nk.clone());
+            }
+        }
+        for r in st.repos.values_mut() {
+            if let Some(p) = r.collaborators.remove(&old) {
+                r.collaborators.insert(nk.clone(), p);
+            }
+        }
+        Ok(())
+    })?;
+    no_content()
 }
