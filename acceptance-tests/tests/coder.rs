@@ -494,6 +494,62 @@ async fn coder_unlicensed_and_contract() -> Result<()> {
     );
     wd.apply().await?;
     wd.plan().await?.assert_empty()?;
+
+    // `import {}` + `-generate-config-out` (Terraform >= 1.5): the generated configuration
+    // has `directory = null`, which plan refuses naming the attribute and saying why; filled
+    // in, the import plans without replacement.
+    let version = h.cli().version().to_string();
+    let minor: u32 = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if version.starts_with("1.") && minor >= 5 {
+        let mut g = h.workdir_with_main(
+            "terraform {\n  required_providers {\n    webide = { source = \"webide/webide\" }\n  }\n}\nimport {\n  to = webide_coder_template.gen\n  id = \"coder/plain\"\n}\n",
+        )?;
+        g.set_env("CODER_URL", &sb.coder_url);
+        g.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+        g.init().await?;
+        let out = g
+            .run_expect_failure(&[
+                "plan",
+                "-no-color",
+                "-input=false",
+                "-generate-config-out=gen.tf",
+            ])
+            .await?;
+        ensure!(
+            out.stderr.contains("Missing template directory") && out.stderr.contains("directory"),
+            "{}",
+            out.stderr
+        );
+        let gen = g.read("gen.tf")?;
+        ensure!(gen.contains("directory"), "{gen}");
+        let filled: String = gen
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("directory ") {
+                    format!("  directory = {:?}", dir.display().to_string())
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        g.write("gen.tf", &filled)?;
+        let plan = g.plan_json().await?;
+        let actions = webide_acceptance_tests::planned_actions(&plan);
+        ensure!(
+            actions
+                .get("webide_coder_template.gen")
+                .is_some_and(|a| !a.iter().any(|x| x == "delete" || x == "create")),
+            "generated config imports without replacement: {actions:?}\n{filled}"
+        );
+    } else {
+        println!("skipped -generate-config-out: needs Terraform >= 1.5, running {version}");
+    }
+
     wd.destroy().await?;
     ensure!(store.snapshot().templates.is_empty());
 
