@@ -129,7 +129,7 @@ impl Client {
                 &[],
                 Some(Body::Bytes {
                     content_type: "application/x-tar",
-                    data: tar.into(),
+                    data: tar,
                 }),
                 true,
             )
