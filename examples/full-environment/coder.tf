@@ -1,5 +1,5 @@
-# The contractors' workspace template, pushed from templates/contractor-workspace, and a Coder
-# group with every contractor and a workspace quota.
+# The contractors' workspace template, pushed from templates/contractor-workspace, and — where
+# Coder has a Premium licence — a Coder group with every contractor and a workspace quota.
 
 resource "webide_coder_template" "contractor" {
   provider     = webide.coder
@@ -17,7 +17,14 @@ resource "webide_coder_template" "contractor" {
   default_ttl_ms = 8 * 3600 * 1000
 }
 
+variable "coder_premium" {
+  description = "Coder has a Premium licence: groups are a Premium feature (an unlicensed Coder answers 403), so the contractors' group is declared only then."
+  type        = bool
+  default     = false
+}
+
 resource "webide_coder_group" "contractors" {
+  count           = var.coder_premium ? 1 : 0
   provider        = webide.coder
   name            = "contractors"
   members         = [for u, m in module.user : m.coder_user_id if local.users[u].role == "contractor"]

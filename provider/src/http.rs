@@ -227,7 +227,9 @@ impl ApiClient {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let text = resp.text().await.unwrap_or_default();
-                    if status.is_success() {
+                    // 304 Not Modified: an update that changed nothing (Coder's PATCH
+                    // /templates/{id}); no body.
+                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
                         return Ok(if text.trim().is_empty() {
                             Json::Null
                         } else {

@@ -69,6 +69,10 @@ pub struct SandboxConfig {
     pub coder_admin_email: String,
     pub coder_admin_password: String,
     pub coder_session_token: String,
+    /// Coder holds a Premium licence: without one (the default, like a fresh Coder) every
+    /// group endpoint answers 403 "Template RBAC is a Premium feature". CLI `--coder-premium`,
+    /// env `WEBIDE_SANDBOX_CODER_PREMIUM=1`.
+    pub coder_premium: bool,
     /// Where state is loaded from and saved to (`litellm.json`, ...); `None` keeps it in memory.
     pub state_dir: Option<PathBuf>,
     /// Injected faults, per service.
@@ -89,6 +93,7 @@ impl Default for SandboxConfig {
             coder_admin_email: DEFAULT_CODER_ADMIN.0.into(),
             coder_admin_password: DEFAULT_CODER_ADMIN.1.into(),
             coder_session_token: DEFAULT_CODER_TOKEN.into(),
+            coder_premium: false,
             state_dir: None,
             faults: Default::default(),
             tls: false,
@@ -308,9 +313,11 @@ const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--
   --coder-port P       Coder simulator port (default 7080)
   --any-ports          every port not given explicitly is 0 (any free port)
   --state-dir D        load and save state in D (default: in memory)
+  --coder-premium      Coder with a Premium licence (groups); default: unlicensed
   --tls                serve HTTPS with a self-signed certificate; its PEM is written
                        to sandbox-ca.pem in the state dir (or the current directory)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
+             WEBIDE_SANDBOX_CODER_PREMIUM=1 (same as --coder-premium),
              WEBIDE_SANDBOX_FAULTS (e.g. litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5)";
 
 /// Runs the sandbox for a person. Prints one line per service
@@ -349,6 +356,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
             ("--host", _) => host = value()?,
             ("--any-ports", _) => any = true,
             ("--tls", _) => config.tls = true,
+            ("--coder-premium", _) => config.coder_premium = true,
             ("--state-dir", _) => config.state_dir = Some(value()?.into()),
             (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
         }
@@ -364,6 +372,10 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
         config.litellm_master_key = key;
     }
     config.faults = faults::FaultSpec::from_env()?;
+    if std::env::var("WEBIDE_SANDBOX_CODER_PREMIUM").is_ok_and(|v| matches!(v.trim(), "1" | "true"))
+    {
+        config.coder_premium = true;
+    }
     let stop = stop_signal()?;
     let sandbox = start(config, &host, ports).await?;
     let c = &sandbox.config;
@@ -395,12 +407,13 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
         c.gitea_admin_password
     );
     println!(
-        "{} {} session_token={} email={} password={}",
+        "{} {} session_token={} email={} password={} licence={}",
         coder::SERVICE,
         sandbox.coder_url,
         c.coder_session_token,
         c.coder_admin_email,
-        c.coder_admin_password
+        c.coder_admin_password,
+        if c.coder_premium { "premium" } else { "none" }
     );
     stop.await;
     sandbox.shutdown().await;

@@ -216,7 +216,12 @@ async fn coder_answers_match_the_spec() {
     let Some(spec) = load("coder-swagger.json") else {
         return;
     };
-    let s = common::start().await;
+    // Groups need the Premium licence.
+    let s = common::start_with(webide_sandbox::SandboxConfig {
+        coder_premium: true,
+        ..Default::default()
+    })
+    .await;
     let url = format!("{}/api/v2", s.sb.coder_url);
     let auth = || {
         (

@@ -1,1 +1,1 @@
-terraform import webide_coder_group.contractors coder/contractors
+terraform import "webide_coder_group.contractors[0]" coder/contractors

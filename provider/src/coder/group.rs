@@ -1,4 +1,6 @@
-//! `webide_coder_group`: a group of users with a workspace quota.
+//! `webide_coder_group`: a group of users with a workspace quota. Groups are a Premium feature
+//! of Coder (enterprise/coderd/coderd.go `RequireFeatureMW(FeatureTemplateRBAC)`): without the
+//! licence every group call answers 403, which becomes a diagnostic saying so.
 
 use std::collections::BTreeSet;
 
@@ -7,8 +9,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
-use super::api_error;
-use crate::framework::validators::{NonEmpty, Range};
+use super::names::CoderName;
+use super::{api_error, canonical_organization, plan_same_organization};
+use crate::framework::validators::Range;
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -18,6 +21,16 @@ use crate::provider::Clients;
 pub struct GroupResource;
 
 fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
+    if e.status() == Some(403) && e.to_string().contains("Premium feature") {
+        return Diagnostics::error(
+            format!("Could not {action} the Coder group: Coder groups need a Premium licence"),
+            format!(
+                "{e}\nThis Coder has no licence with the Template RBAC feature, so it serves no groups. \
+                 Add a Premium licence (`coder licenses add`), or leave webide_coder_group out of the \
+                 configuration (e.g. `count = var.coder_premium ? 1 : 0`)."
+            ),
+        );
+    }
     api_error(
         "group",
         action,
@@ -71,7 +84,7 @@ impl Resource<Clients> for GroupResource {
     }
 
     fn schema(&self) -> Schema {
-        let block = Block::new("A Coder group: members (user ids) and a workspace quota.")
+        let block = Block::new("A Coder group: members (user ids) and a workspace quota. **Needs a Coder Premium licence**: Coder serves groups only with the Template RBAC feature; an unlicensed Coder answers 403 (\"Template RBAC is a Premium feature\") and apply fails with a diagnostic saying so. Declare groups only where a licence is installed (e.g. `count = var.coder_premium ? 1 : 0`).")
             .attr(
                 Attribute::string("id")
                     .computed()
@@ -81,8 +94,7 @@ impl Resource<Clients> for GroupResource {
             .attr(
                 Attribute::string("name")
                     .required()
-                    .validate(NonEmpty)
-                    .validate(crate::framework::validators::NoControlChars)
+                    .validate(CoderName { group: true })
                     .describe("Group name."),
             )
             .attr(
@@ -94,7 +106,7 @@ impl Resource<Clients> for GroupResource {
                 Attribute::string("organization")
                     .default("default")
                     .requires_replace()
-                    .describe("Organization name, id or `default`."),
+                    .describe("Organization name, id or `default`. `default` and the default organization's real name are the same organization: switching between them (or importing by either) plans no change."),
             )
             .attr(
                 Attribute::string("organization_id")
@@ -117,6 +129,14 @@ impl Resource<Clients> for GroupResource {
                     .describe("Workspace quota credits."),
             );
         Schema::new(0, block)
+    }
+
+    async fn modify_plan(
+        &self,
+        data: Option<&Clients>,
+        ctx: &mut crate::framework::PlanContext<'_>,
+    ) -> Result<(), Diagnostics> {
+        plan_same_organization(data, ctx).await
     }
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
@@ -224,6 +244,9 @@ impl Resource<Clients> for GroupResource {
                 )
             })?;
         let mut base = self.schema().block.null_object();
+        let org = canonical_organization(c, org)
+            .await
+            .map_err(|e| err("import", e))?;
         base.set("organization", Value::string(org));
         Ok(state_from(&base, &g))
     }

@@ -2,6 +2,7 @@
 //! site roles and login type, groups, and organizations.
 
 pub mod group;
+pub mod names;
 pub mod organization;
 pub mod template;
 pub mod user;
@@ -174,7 +175,7 @@ impl Client {
                 &[],
                 Some(Body::Bytes {
                     content_type: "application/x-tar",
-                    data: tar.into(),
+                    data: tar,
                 }),
                 true,
             )
@@ -192,6 +193,55 @@ impl Client {
         }
         self.get(&format!("/organizations/{key}")).await
     }
+}
+
+/// Whether the organizations `a` and `b` (each a name, an id or `default`) are the same one:
+/// the default organization and its real name compare equal, so an import by real name
+/// round-trips with a configuration that leaves `organization` at `default`.
+pub(crate) async fn same_organization(c: &Client, a: &str, b: &str) -> Result<bool, ApiError> {
+    if a == b {
+        return Ok(true);
+    }
+    let (x, y) = (c.organization(a).await?, c.organization(b).await?);
+    Ok(matches!((x, y), (Some(x), Some(y)) if x["id"] == y["id"]))
+}
+
+/// The form of an organization key stored in state: `default` for the default organization
+/// (what an unset `organization` plans), else the key as given.
+pub(crate) async fn canonical_organization(c: &Client, key: &str) -> Result<String, ApiError> {
+    let o = c.organization(key).await?;
+    Ok(match o {
+        Some(o) if o["is_default"] == true => "default".into(),
+        _ => key.into(),
+    })
+}
+
+/// Treats two names of the same organization (`default` and its real name) as equal: the plan
+/// keeps the prior value, which Terraform accepts for a configured attribute as "functionally
+/// equivalent" (plans/objchange `assertPlannedValueValid`), so no diff and no replacement.
+pub(crate) async fn plan_same_organization(
+    data: Option<&Clients>,
+    ctx: &mut crate::framework::PlanContext<'_>,
+) -> Result<(), Diagnostics> {
+    let (Some(d), false) = (data, ctx.is_create()) else {
+        return Ok(());
+    };
+    let (Some(new), Some(old)) = (
+        ctx.planned.get("organization").as_str().map(str::to_string),
+        ctx.prior.get("organization").as_str().map(str::to_string),
+    ) else {
+        return Ok(());
+    };
+    if new == old {
+        return Ok(());
+    }
+    let Ok(c) = d.coder.get() else { return Ok(()) };
+    if same_organization(c, &new, &old).await.unwrap_or(false) {
+        let p = AttrPath::root("organization");
+        ctx.requires_replace.retain(|x| *x != p);
+        ctx.planned.set("organization", Value::string(old));
+    }
+    Ok(())
 }
 
 /// A diagnostic for a failed call; Coder's `validations` name the attribute.

@@ -10,9 +10,10 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 use sha2::Sha256;
 
-use super::{api_error, id_body, Client};
+use super::names::CoderName;
+use super::{api_error, canonical_organization, id_body, plan_same_organization, Client};
 use crate::archive::{context_hash, tar_context};
-use crate::framework::validators::{parse_duration, Duration as DurationV, NonEmpty, Range};
+use crate::framework::validators::{parse_duration, Duration as DurationV, Range};
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -83,6 +84,33 @@ fn apply_hash(plan: &Value) -> Result<(String, String), Diagnostics> {
         &key,
     )?;
     Ok((key, hash))
+}
+
+/// Settings of `UpdateTemplateMeta` this resource does not manage. coderd's
+/// `PATCH /templates/{id}` replaces every setting with what the request carries (an absent field
+/// is its zero value), so these are sent as the server has them, never dropped.
+const UNMANAGED_SETTINGS: &[&str] = &[
+    "allow_user_autostart",
+    "allow_user_autostop",
+    "autostop_requirement",
+    "autostart_requirement",
+    "failure_ttl_ms",
+    "time_til_dormant_ms",
+    "time_til_dormant_autodelete_ms",
+    "deprecation_message",
+];
+
+/// The whole `UpdateTemplateMeta` for `plan`: the managed settings from the plan, the others
+/// from `current` (the template as the server has it now).
+fn update_body(plan: &Value, current: &Json) -> Json {
+    let mut b = settings_body(plan);
+    b["name"] = json!(plan.get("name").as_str());
+    for k in UNMANAGED_SETTINGS {
+        if let Some(v) = current.get(*k).filter(|v| !v.is_null()) {
+            b[*k] = v.clone();
+        }
+    }
+    b
 }
 
 fn settings_body(plan: &Value) -> Json {
@@ -244,10 +272,10 @@ impl Resource<Clients> for TemplateResource {
     fn schema(&self) -> Schema {
         let block = Block::new("A Coder template pushed from a directory of Terraform files, like `coder templates push`. A changed file (or `tf_vars` value) shows as an in-place update in plan and pushes a new active version; an unchanged directory makes no API call beyond reads. A failed build is an error carrying the provisioner log; the active version stays as it was.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Template id. Import id: `organization/name`."))
-            .attr(Attribute::string("name").required().requires_replace().validate(NonEmpty).describe("Template name."))
-            .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization."))
+            .attr(Attribute::string("name").required().requires_replace().validate(CoderName { group: false }).describe("Template name."))
+            .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization. `default` and the default organization's real name are the same organization: switching between them (or importing by either) plans no change."))
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
-            .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files."))
+            .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files. Import cannot know it (`-generate-config-out` writes `null`): set it before planning."))
             .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
             .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256 under `hash_key`) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). It reveals nothing of the `tf_vars` values."))
             .attr(Attribute::string("hash_key").computed().sensitive().describe("Random key of `directory_hash`, made at create and kept in state (sensitive). State written before it existed gets one at the next apply, which pushes the template once."))
@@ -264,6 +292,13 @@ impl Resource<Clients> for TemplateResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if config.get("directory").is_null() {
+            diags.push_attr_error(
+                AttrPath::root("directory"),
+                "Missing template directory",
+                "`directory` is null: set it to the directory holding the template's Terraform files. An imported template's directory cannot be read back from Coder (`-generate-config-out` writes null), so generated configuration needs it filled in.",
+            );
+        }
         if let Some(dir) = config.get("directory").as_str() {
             let p = Path::new(dir);
             let has_tf = std::fs::read_dir(p)
@@ -293,6 +328,7 @@ impl Resource<Clients> for TemplateResource {
         _d: Option<&Clients>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
+        plan_same_organization(_d, ctx).await?;
         let (dir, vars) = (ctx.config.get("directory"), ctx.config.get("tf_vars"));
         // The key is made at apply (a random value made at plan would differ in the plan
         // Terraform makes again during apply); afterwards it is kept from state.
@@ -394,10 +430,16 @@ impl Resource<Clients> for TemplateResource {
             state.set("directory_hash", Value::string(hash));
         }
         if SETTINGS.iter().any(|k| !plan.get(k).equals(prior.get(k))) {
+            let current = c
+                .get(&format!("/templates/{id}"))
+                .await
+                .map_err(|e| ApplyError::with_state(err("read", e), state.clone()))?
+                .unwrap_or_default();
+            // 200 with the template, or 304 Not Modified (no body) when nothing changed.
             c.send(
                 Method::PATCH,
                 &format!("/templates/{id}"),
-                &settings_body(plan),
+                &update_body(plan, &current),
                 true,
             )
             .await
@@ -446,6 +488,9 @@ impl Resource<Clients> for TemplateResource {
                 )
             })?;
         let mut base = self.schema().block.null_object();
+        let org = canonical_organization(c, org)
+            .await
+            .map_err(|e| err("import", e))?;
         base.set("organization", Value::string(org));
         base.set("tf_vars", Value::Map(Default::default()));
         base.set("build_timeout", Value::string("10m"));

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::{api_error, Client};
-use crate::framework::validators::{Email, NonEmpty, OneOf};
+use crate::framework::validators::{Email, OneOf};
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -77,7 +77,7 @@ impl Resource<Clients> for UserResource {
     fn schema(&self) -> Schema {
         let block = Block::new("A Coder user. `roles` are site roles (every user is a member); drift on them shows in plan. Declaring `login_type = \"oidc\"` avoids the seeds' \"OIDC login fails for existing user\" problem (users created with a password cannot sign in through SSO); Coder v2.15's API cannot change another user's login type, so a change re-creates the user.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("User id (UUID)."))
-            .attr(Attribute::string("username").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Username (changes in place). Import id."))
+            .attr(Attribute::string("username").required().validate(super::names::CoderName { group: false }).describe("Username (changes in place). Import id."))
             .attr(Attribute::string("email").required().requires_replace().validate(Email).describe("E-mail address (cannot change through the API)."))
             .attr(Attribute::string("name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))

@@ -90,9 +90,8 @@ impl Resource<Clients> for CollaboratorResource {
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = data.gitea.get()?;
         let (o, r, u) = parts(state);
-        match c.repo(&o, &r).await.map_err(|e| err("read", e))? {
-            None => return Ok(None),
-            Some(_) => {}
+        if c.repo(&o, &r).await.map_err(|e| err("read", e))?.is_none() {
+            return Ok(None);
         }
         let p = c
             .collaborator(&o, &r, &u)

@@ -74,6 +74,21 @@ impl Coder {
         }
     }
 
+    /// The Premium gate of the group endpoints: enterprise/coderd/coderd.go wraps them in
+    /// `RequireFeatureMW(codersdk.FeatureTemplateRBAC)`, which answers 403 with
+    /// "<feature> is a Premium feature. Contact sales!" when the licence lacks it.
+    fn licensed(&self) -> Result<(), Response> {
+        if self.premium {
+            Ok(())
+        } else {
+            Err(err(
+                StatusCode::FORBIDDEN,
+                "Template RBAC is a Premium feature. Contact sales!",
+                "",
+            ))
+        }
+    }
+
     fn commit<R>(&self, f: impl FnOnce(&mut State) -> Result<R, Response>) -> Result<R, Response> {
         self.store.commit(
             |st, _| f(st),
@@ -363,9 +378,17 @@ pub(crate) async fn get_roles(
     c.auth(&h)?;
     let st = c.store.snapshot();
     let k = user_key(&c, &st, &key).ok_or_else(|| no_user(&key))?;
+    // coderd/roles.go userRoles: the site roles, and per organization the member's roles
+    // (empty for a plain member: organization-member is implied).
+    let org_roles: Map<String, Value> = st.users[&k]["organization_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.as_str().map(|o| (o.to_string(), json!([]))))
+        .collect();
     ok(
         StatusCode::OK,
-        json!({"roles": st.users[&k]["roles"], "organization_roles": {}}),
+        json!({"roles": st.users[&k]["roles"], "organization_roles": org_roles}),
     )
 }
 
@@ -507,11 +530,14 @@ pub(crate) async fn upload(AxState(c): AxState<Arc<Coder>>, h: HeaderMap, body: 
         .into_uuid()
         .to_string();
     let data = base64::engine::general_purpose::STANDARD.encode(&body);
-    c.commit(|st| {
-        st.files.insert(id.clone(), data);
-        Ok(())
-    })?;
-    ok(StatusCode::CREATED, json!({"hash": id}))
+    // coderd/files.go postFile: a file already stored (same hash) answers 200 with its id.
+    let existed = c.commit(|st| Ok(st.files.insert(id.clone(), data).is_some()))?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    ok(status, json!({"hash": id}))
 }
 
 /// What the simulated `terraform plan` makes of a tar: Ok(logs) or Err((error, logs)).
@@ -620,6 +646,14 @@ fn render_version(v: &Value) -> Value {
                "queue_position": 0, "queue_size": 0, "tags": {}}),
     );
     r.retain(|k, _| !k.starts_with('_') && k != "user_variable_values");
+    // codersdk.TemplateVersion / ProvisionerJob: `template_id`, `started_at`, `completed_at` are
+    // `omitempty` pointers — absent, not null, while unset.
+    if r.get("template_id").is_some_and(Value::is_null) {
+        r.remove("template_id");
+    }
+    if let Some(job) = r.get_mut("job").and_then(Value::as_object_mut) {
+        job.retain(|k, v| !(matches!(k.as_str(), "started_at" | "completed_at") && v.is_null()));
+    }
     Value::Object(r)
 }
 
@@ -677,7 +711,7 @@ fn render_template(st: &State, t: &Value) -> Value {
     r
 }
 
-const TEMPLATE_SETTINGS: [(&str, &str); 7] = [
+const TEMPLATE_SETTINGS: [(&str, &str); 12] = [
     ("display_name", "s"),
     ("description", "s"),
     ("icon", "s"),
@@ -685,7 +719,84 @@ const TEMPLATE_SETTINGS: [(&str, &str); 7] = [
     ("activity_bump_ms", "i"),
     ("allow_user_cancel_workspace_jobs", "b"),
     ("require_active_version", "b"),
+    ("allow_user_autostart", "b"),
+    ("allow_user_autostop", "b"),
+    ("failure_ttl_ms", "i"),
+    ("time_til_dormant_ms", "i"),
+    ("time_til_dormant_autodelete_ms", "i"),
 ];
+
+/// Settings the AGPL template schedule store ignores without a Premium licence (advanced
+/// template scheduling; coderd/schedule/template.go `agplTemplateScheduleStore.Set` keeps the
+/// template's values).
+const PREMIUM_SETTINGS: [&str; 6] = [
+    "allow_user_autostart",
+    "allow_user_autostop",
+    "failure_ttl_ms",
+    "time_til_dormant_ms",
+    "time_til_dormant_autodelete_ms",
+    "autostop_requirement",
+];
+
+/// What `PATCH /templates/{id}` makes of the template: coderd/templates.go
+/// `patchTemplateMeta` decodes a whole `UpdateTemplateMeta` and writes every setting from it
+/// (an absent field is its zero value), except `name` (empty keeps it) and the pointer fields
+/// `autostop_requirement`, `autostart_requirement`, `deprecation_message` (absent keeps them).
+fn replace_settings(old: &Value, b: &Value, premium: bool) -> Result<Value, Response> {
+    let mut t = old.clone();
+    for (k, ty) in TEMPLATE_SETTINGS {
+        let v = b.get(k).filter(|v| !v.is_null());
+        let v = match (ty, v) {
+            ("s", None) => json!(""),
+            ("i", None) => json!(0),
+            (_, None) => json!(false),
+            (_, Some(v)) => v.clone(),
+        };
+        let ok = match ty {
+            "s" => v.is_string(),
+            "i" => v.as_i64().is_some_and(|n| n >= 0),
+            _ => v.is_boolean(),
+        };
+        if !ok {
+            return Err(invalid(
+                k,
+                "Must be a positive integer or the field's type.",
+            ));
+        }
+        t[k] = v;
+    }
+    for k in [
+        "autostop_requirement",
+        "autostart_requirement",
+        "deprecation_message",
+    ] {
+        if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
+            t[k] = v.clone();
+        }
+    }
+    if let Some(m) = b.get("deprecation_message").and_then(Value::as_str) {
+        t["deprecated"] = json!(!m.is_empty());
+    }
+    if let Some(n) = b
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        if !valid_username(n) {
+            return Err(invalid(
+                "name",
+                &format!("Validation failed for tag \"template_name\" with value: \"{n}\""),
+            ));
+        }
+        t["name"] = json!(n);
+    }
+    if !premium {
+        for k in PREMIUM_SETTINGS {
+            t[k] = old[k].clone();
+        }
+    }
+    Ok(t)
+}
 
 fn apply_settings(t: &mut Value, b: &Value) -> Result<(), Response> {
     for (k, ty) in TEMPLATE_SETTINGS {
@@ -735,14 +846,19 @@ pub(crate) async fn create_template(
         let id = uuid::Uuid::new_v4().to_string();
         let mut t = json!({"id": id, "organization_id": o, "name": name, "display_name": "", "description": "", "icon": "",
                            "default_ttl_ms": 0, "activity_bump_ms": 3_600_000, "allow_user_cancel_workspace_jobs": true,
-                           "require_active_version": false, "active_version_id": vid, "created_at": now(), "updated_at": now(),
+                           "require_active_version": false, "allow_user_autostart": true, "allow_user_autostop": true,
+                           "failure_ttl_ms": 0, "time_til_dormant_ms": 0, "time_til_dormant_autodelete_ms": 0,
+                           "autostop_requirement": {"days_of_week": [], "weeks": 1},
+                           "autostart_requirement": {"days_of_week": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
+                           "active_version_id": vid, "created_at": now(), "updated_at": now(),
                            "created_by_id": c.me(st), "created_by_name": "admin", "deprecated": false, "deprecation_message": ""});
         apply_settings(&mut t, &b)?;
         st.templates.insert(id.clone(), t.clone());
         st.versions.get_mut(&vid).unwrap()["template_id"] = json!(id);
         Ok(render_template(st, &t))
     })?;
-    ok(StatusCode::OK, t)
+    // The swagger says 200; coderd/templates.go postTemplateByOrganization writes 201.
+    ok(StatusCode::CREATED, t)
 }
 
 pub(crate) async fn list_templates(
@@ -809,22 +925,40 @@ pub(crate) async fn update_template(
 ) -> Ans {
     c.auth(&h)?;
     let t = c.commit(|st| {
-        let t = st.templates.get_mut(&id).ok_or_else(|| {
+        let old = st.templates.get(&id).cloned().ok_or_else(|| {
             err(
                 StatusCode::NOT_FOUND,
                 "Resource not found or you do not have access to this resource",
                 "",
             )
         })?;
-        apply_settings(t, &b)?;
-        if let Some(n) = b["name"].as_str().filter(|n| !n.is_empty()) {
-            t["name"] = json!(n);
+        let new = replace_settings(&old, &b, c.premium)?;
+        if new == old {
+            return Ok(None);
         }
-        t["updated_at"] = json!(now());
-        let t = t.clone();
-        Ok(render_template(st, &t))
+        if let Some(n) = new["name"].as_str().filter(|n| *n != old["name"]) {
+            if st
+                .templates
+                .values()
+                .any(|t| t["name"] == n && t["organization_id"] == old["organization_id"])
+            {
+                return Err(err(
+                    StatusCode::CONFLICT,
+                    &format!("Template with name {n:?} already exists."),
+                    "",
+                ));
+            }
+        }
+        let mut new = new;
+        new["updated_at"] = json!(now());
+        st.templates.insert(id.clone(), new.clone());
+        Ok(Some(render_template(st, &new)))
     })?;
-    ok(StatusCode::OK, t)
+    match t {
+        Some(t) => ok(StatusCode::OK, t),
+        // Nothing changed: `rw.WriteHeader(http.StatusNotModified)`, no body.
+        None => Ok(StatusCode::NOT_MODIFIED.into_response()),
+    }
 }
 
 pub(crate) async fn delete_template(
@@ -909,6 +1043,14 @@ pub(crate) async fn set_active_version(
     )
 }
 
+/// A group member as `codersdk.ReducedUser`.
+fn reduced_user(u: &Value) -> Value {
+    json!({"id": u["id"], "username": u["username"], "name": u["name"], "email": u["email"],
+           "avatar_url": u["avatar_url"], "created_at": u["created_at"], "updated_at": u["updated_at"],
+           "last_seen_at": now(), "status": u["status"], "login_type": u["login_type"],
+           "theme_preference": u["theme_preference"]})
+}
+
 fn render_group(st: &State, g: &Value) -> Value {
     let mut r = g.clone();
     let members: Vec<Value> = g["members"]
@@ -916,12 +1058,36 @@ fn render_group(st: &State, g: &Value) -> Value {
         .into_iter()
         .flatten()
         .filter_map(|id| st.users.get(id.as_str().unwrap_or_default()))
-        .map(|u| json!({"id": u["id"], "username": u["username"], "email": u["email"], "name": u["name"]}))
+        .map(reduced_user)
         .collect();
+    let org = st
+        .orgs
+        .get(g["organization_id"].as_str().unwrap_or_default());
+    r["organization_name"] = org.map(|o| o["name"].clone()).unwrap_or(json!(""));
+    r["organization_display_name"] = org.map(|o| o["display_name"].clone()).unwrap_or(json!(""));
     r["total_member_count"] = json!(members.len());
     r["members"] = json!(members);
     r["source"] = json!("user");
     r
+}
+
+/// The `Everyone` group every organization has (its id is the organization's id; members are
+/// the organization's members; coderd/database: `group.IsEveryone()`).
+fn everyone(st: &State, org_id: &str) -> Option<Value> {
+    st.orgs.get(org_id)?;
+    let members: Vec<Value> = st
+        .users
+        .values()
+        .filter(|u| {
+            u["organization_ids"]
+                .as_array()
+                .is_some_and(|a| a.contains(&json!(org_id)))
+        })
+        .map(|u| u["id"].clone())
+        .collect();
+    let g = json!({"id": org_id, "organization_id": org_id, "name": "Everyone", "display_name": "",
+                   "avatar_url": "", "quota_allowance": 0, "members": members});
+    Some(render_group(st, &g))
 }
 
 pub(crate) async fn create_group(
@@ -931,6 +1097,7 @@ pub(crate) async fn create_group(
     Json(b): Json<Value>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
     let name = b["name"].as_str().unwrap_or_default().to_string();
     if name.is_empty() || name == "Everyone" {
         return Err(invalid("name", "invalid group name"));
@@ -955,17 +1122,19 @@ pub(crate) async fn list_groups(
     Path(org): Path<String>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
-    ok(
-        StatusCode::OK,
-        json!(st
-            .groups
-            .values()
-            .filter(|g| g["organization_id"] == o.as_str())
-            .map(|g| render_group(&st, g))
-            .collect::<Vec<_>>()),
-    )
+    let groups: Vec<Value> = everyone(&st, &o)
+        .into_iter()
+        .chain(
+            st.groups
+                .values()
+                .filter(|g| g["organization_id"] == o.as_str())
+                .map(|g| render_group(&st, g)),
+        )
+        .collect();
+    ok(StatusCode::OK, json!(groups))
 }
 
 pub(crate) async fn group_by_name(
@@ -974,8 +1143,14 @@ pub(crate) async fn group_by_name(
     Path((org, name)): Path<(String, String)>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
+    if name == "Everyone" {
+        if let Some(g) = everyone(&st, &o) {
+            return ok(StatusCode::OK, g);
+        }
+    }
     let g = st
         .groups
         .values()
@@ -996,7 +1171,11 @@ pub(crate) async fn get_group(
     Path(id): Path<String>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
     let st = c.store.snapshot();
+    if let Some(g) = everyone(&st, &id) {
+        return ok(StatusCode::OK, g);
+    }
     let g = st.groups.get(&id).ok_or_else(|| {
         err(
             StatusCode::NOT_FOUND,
@@ -1014,6 +1193,15 @@ pub(crate) async fn patch_group(
     Json(b): Json<Value>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
+    if c.store.read(|st| st.orgs.contains_key(&id)) {
+        // coderd/groups.go patchGroup: the Everyone group's name and members are not editable.
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "Cannot change the Everyone group.",
+            "its members are the organization's members",
+        ));
+    }
     let g = c.commit(|st| {
         let add: Vec<String> = b["add_users"]
             .as_array()
@@ -1066,6 +1254,14 @@ pub(crate) async fn delete_group(
     Path(id): Path<String>,
 ) -> Ans {
     c.auth(&h)?;
+    c.licensed()?;
+    if c.store.read(|st| st.orgs.contains_key(&id)) {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "Cannot delete the Everyone group.",
+            "",
+        ));
+    }
     c.commit(|st| {
         st.groups.remove(&id).ok_or_else(|| {
             err(

@@ -1,7 +1,9 @@
 #![allow(clippy::result_large_err)]
 //! Coder v2.15 API v2 simulator: users (site roles, status, login type), organizations, file
 //! uploads, template versions whose provisioner job runs asynchronously (pending -> running ->
-//! succeeded / failed, with logs), templates and their settings, and groups.
+//! succeeded / failed, with logs), templates and their settings, and groups — behind the
+//! Premium licence like the real server (`SandboxConfig::coder_premium`; without it every group
+//! endpoint answers 403, enterprise/coderd/coderd.go `RequireFeatureMW(FeatureTemplateRBAC)`).
 //!
 //! Auth: `Coder-Session-Token` header (or the `coder_session_token` cookie); errors are
 //! `codersdk.Response` (`{"message", "detail", "validations": [{field, detail}]}`). A version
@@ -77,6 +79,7 @@ pub fn is_health(path: &str) -> bool {
 pub(crate) struct Coder {
     token: String,
     admin_email: String,
+    premium: bool,
     store: Store,
 }
 
@@ -111,6 +114,7 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
     let c = Arc::new(Coder {
         token: config.coder_session_token.clone(),
         admin_email: config.coder_admin_email.clone(),
+        premium: config.coder_premium,
         store,
     });
     let v2 = Router::new()

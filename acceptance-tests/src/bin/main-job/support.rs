@@ -225,7 +225,7 @@ impl<'a> Drift<'a> {
                 Method::PATCH,
                 format!("{}/api/v1/admin/users/contractor1", self.sb.gitea_url),
                 ("Authorization", format!("token {}", c.gitea_admin_token)),
-                json!({"restricted": false, "login_name": v["login_name"].as_str().unwrap_or("contractor1"), "source_id": v["source_id"].as_i64().unwrap_or(0)}),
+                json!({"restricted": false, "login_name": v["login_name"].as_str().filter(|l| !l.is_empty()).unwrap_or("contractor1"), "source_id": v["source_id"].as_i64().unwrap_or(0)}),
             )
             .await?;
             changes.push(Change {
