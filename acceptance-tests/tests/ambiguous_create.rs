@@ -1,7 +1,8 @@
 //! No orphan, no duplicate after an ambiguous create (issue 13), with real `terraform` runs:
 //!
 //! 1. Every create's answer is lost after the server committed it (LiteLLM teams and keys:
-//!    502/504; Authentik groups and Coder users: connection closed). The apply adopts each
+//!    502/504; Authentik groups and OAuth2 providers: connection closed; Coder and Gitea
+//!    users: a share of them). The apply adopts each
 //!    object by its ownership marker: the server holds exactly what state holds, a second
 //!    plan is empty.
 //! 2. Objects that already exist under the declared names (made by hand) are never taken
@@ -33,6 +34,22 @@ resource "webide_litellm_key" "key" {
 resource "webide_authentik_group" "group" {
   count = 3
   name  = "amb-group-${count.index}"
+}
+
+data "webide_authentik_flow" "authz" {
+  slug = "default-provider-authorization-implicit-consent"
+}
+
+data "webide_authentik_flow" "logout" {
+  slug = "default-provider-invalidation-flow"
+}
+
+resource "webide_authentik_oauth2_provider" "sso" {
+  count              = 2
+  name               = "amb-sso-${count.index}"
+  authorization_flow = data.webide_authentik_flow.authz.id
+  invalidation_flow  = data.webide_authentik_flow.logout.id
+  redirect_uris      = ["https://amb-${count.index}.example.com/callback"]
 }
 
 resource "webide_coder_user" "user" {
@@ -96,6 +113,14 @@ fn on_server(sb: &RunningSandbox) -> Vec<(&'static str, Vec<String>)> {
             ),
         ),
         (
+            "authentik oauth2",
+            names(
+                ak.rows(webide_sandbox::authentik::Kind::OAuth2Providers)
+                    .collect(),
+                "name",
+            ),
+        ),
+        (
             "coder users",
             names(coder.users.values().collect(), "username"),
         ),
@@ -118,7 +143,7 @@ async fn check(sb: &RunningSandbox, wd: &TfWorkdir, want: &[(&str, usize)]) -> R
     let in_state = state
         .pointer("/values/root_module/resources")
         .and_then(Value::as_array)
-        .map(Vec::len)
+        .map(|r| r.iter().filter(|r| r["mode"] == "managed").count())
         .unwrap_or(0);
     let mut total = 0;
     for ((kind, names), (_, n)) in on_server(sb).iter().zip(want) {
@@ -147,10 +172,11 @@ async fn check(sb: &RunningSandbox, wd: &TfWorkdir, want: &[(&str, usize)]) -> R
     Ok(())
 }
 
-const ALL: [(&str, usize); 5] = [
+const ALL: [(&str, usize); 6] = [
     ("litellm teams", 3),
     ("litellm keys", 3),
     ("authentik groups", 3),
+    ("authentik oauth2", 2),
     ("coder users", 3),
     ("gitea users", 2),
 ];

@@ -318,6 +318,20 @@ async fn coder_template_users_groups() -> Result<()> {
         "owner removed again"
     );
 
+    // The template's hash key is in its private state, not among its attributes.
+    let raw: Value = serde_json::from_str(&wd.read("terraform.tfstate")?)?;
+    let tpl = raw["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["type"] == "webide_coder_template"))
+        .context("template in state")?;
+    ensure!(
+        tpl["instances"][0]["private"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty()),
+        "private state holds the hash key: {tpl}"
+    );
+    ensure!(tpl["instances"][0]["attributes"].get("hash_key").is_none());
+
     // Import round-trips. The template's `directory_hash` is keyed with a random key kept in
     // state (it must not reveal `tf_vars`), so an imported template has no key and cannot be
     // compared: the next apply pushes it once under a new key, and nothing after that.

@@ -812,3 +812,29 @@ async fn faults_commit_then_lose_the_answer() {
     assert!(s.sb.litellm_store().snapshot().teams.contains_key("lost-2"));
     s.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn team_list_holds_every_team_with_its_alias() {
+    let s = start().await;
+    for (id, alias) in [("t-1", "ops"), ("t-2", "ops"), ("t-3", "dev")] {
+        let (status, _) = s
+            .post("/team/new", json!({"team_id": id, "team_alias": alias}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, list) = s.get("/team/list").await;
+    assert_eq!(status, 200);
+    let rows = list.as_array().expect("a plain list of team rows");
+    let ops: Vec<&str> = rows
+        .iter()
+        .filter(|t| t["team_alias"] == "ops")
+        .map(|t| t["team_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops.len(),
+        2,
+        "LiteLLM keeps two teams with one alias: {rows:?}"
+    );
+    assert_eq!(rows.len(), 3);
+    s.sb.shutdown().await;
+}

@@ -211,9 +211,10 @@ impl Client {
 pub(crate) const CREATE_MARKER: &str = "webide.create_id";
 
 /// Creates a row without duplicating or orphaning it ([`crate::http::create_once`]). Users
-/// and groups carry [`CREATE_MARKER`] in their `attributes`, so a row found by its natural key
-/// is adopted only when it is this create's; the other kinds store no free-form field, so a
-/// row found under their key is never adopted and the error names its import command.
+/// and groups carry [`CREATE_MARKER`] in their `attributes`, OAuth2 providers a client secret
+/// generated here, so a row found by its natural key is adopted only when it is this
+/// create's; applications and scope mappings store no such field, so a row found under their
+/// key is never adopted and the error names its import command.
 pub(crate) async fn create_or_adopt(
     c: &Client,
     path: &str,
@@ -224,6 +225,13 @@ pub(crate) async fn create_or_adopt(
     let marker = hex::encode(rand::random::<[u8; 16]>());
     let mut body = body.clone();
     let marked = [USERS, GROUPS].contains(&path);
+    // An OAuth2 provider's client secret, when not given, is generated here rather than by
+    // Authentik (the API takes it, up to 255 characters): the row holding it is ours.
+    let secret = (path == OAUTH2_PROVIDERS && body.get("client_secret").is_none_or(Json::is_null))
+        .then(|| hex::encode(rand::random::<[u8; 32]>()) + &hex::encode(rand::random::<[u8; 32]>()));
+    if let Some(s) = &secret {
+        body["client_secret"] = Json::String(s.clone());
+    }
     if marked {
         match body.get_mut("attributes").and_then(Json::as_object_mut) {
             Some(a) => {
@@ -247,7 +255,9 @@ pub(crate) async fn create_or_adopt(
         || c.find(path, natural_key, &value),
         |row, _| {
             let mark = row.pointer(&format!("/attributes/{CREATE_MARKER}"));
-            if marked && mark.and_then(Json::as_str) == Some(marker.as_str()) {
+            let own_secret = secret.is_some()
+                && row.get("client_secret").and_then(Json::as_str) == secret.as_deref();
+            if own_secret || (marked && mark.and_then(Json::as_str) == Some(marker.as_str())) {
                 Ownership::Ours
             } else {
                 Ownership::Foreign {

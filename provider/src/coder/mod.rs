@@ -287,5 +287,6 @@ pub(crate) fn id_body(id: &str) -> Json {
 fn is_unknown_user(path: &str, e: &ApiError) -> bool {
     path.starts_with("/users/")
         && e.status() == Some(400)
-        && e.to_string().contains("must be an existing uuid or username")
+        && e.to_string()
+            .contains("must be an existing uuid or username")
 }

@@ -38,9 +38,10 @@ fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
 }
 
 /// Keyed hash (HMAC-SHA-256) of the directory's files and the variable values: what a push
-/// depends on. The key is random per resource (`hash_key`, sensitive, in state only), so the
-/// hash shown in plans and sent to Coder as the version message reveals nothing of
-/// `tf_vars`: without the key, guessing a value cannot be checked against it.
+/// depends on. The key is random per resource and kept in the resource's private state (never
+/// an attribute, never in plan output), so the hash shown in plans, stored in state and sent
+/// to Coder as the version message reveals nothing of `tf_vars`: without the key, a guessed
+/// value cannot be checked against it.
 fn push_hash(dir: &str, vars: &Value, key: &str) -> Result<String, Diagnostics> {
     use hmac::Mac;
     let files = context_hash(Path::new(dir)).map_err(|e| {
@@ -59,31 +60,38 @@ fn push_hash(dir: &str, vars: &Value, key: &str) -> Result<String, Diagnostics> 
     Ok(hex::encode(h.finalize().into_bytes()))
 }
 
-/// A new random `hash_key` (256 bits, hex).
+/// A new random hash key (256 bits, hex).
 fn new_hash_key() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-/// The key and hash an apply pushes with: the planned ones, or (at create, or for state
-/// written before `hash_key` existed) a new key made now and the hash under it.
-fn apply_hash(plan: &Value) -> Result<(String, String), Diagnostics> {
-    if let (Some(k), Some(h)) = (
-        plan.get("hash_key").as_str(),
-        plan.get("directory_hash").as_str(),
-    ) {
-        return Ok((k.to_string(), h.to_string()));
+/// The hash key held in private state (`{"hash_key": "<hex>"}`), if any.
+fn private_key(private: &[u8]) -> Option<String> {
+    let j: Json = serde_json::from_slice(private).ok()?;
+    j.get("hash_key")?.as_str().map(str::to_string)
+}
+
+fn private_with_key(key: &str) -> Vec<u8> {
+    json!({ "hash_key": key }).to_string().into_bytes()
+}
+
+/// The hash an apply pushes with: the planned one, or (at create, or for state without a
+/// key, e.g. after an import) the hash under the key the plan put in private state.
+fn apply_hash(plan: &Value, private: &[u8]) -> Result<String, Diagnostics> {
+    if let Some(h) = plan.get("directory_hash").as_str() {
+        return Ok(h.to_string());
     }
-    let key = plan
-        .get("hash_key")
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(new_hash_key);
-    let hash = push_hash(
+    let key = private_key(private).ok_or_else(|| {
+        Diagnostics::error(
+            "webide_coder_template: no hash key in the planned private state",
+            "plan again: the plan makes the key",
+        )
+    })?;
+    push_hash(
         plan.get("directory").as_str().unwrap_or_default(),
         plan.get("tf_vars"),
         &key,
-    )?;
-    Ok((key, hash))
+    )
 }
 
 /// Settings of `UpdateTemplateMeta` this resource does not manage. coderd's
@@ -277,8 +285,7 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
             .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files. Import cannot know it (`-generate-config-out` writes `null`): set it before planning."))
             .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
-            .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256 under `hash_key`) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). It reveals nothing of the `tf_vars` values."))
-            .attr(Attribute::string("hash_key").computed().sensitive().describe("Random key of `directory_hash`, made at create and kept in state (sensitive). State written before it existed gets one at the next apply, which pushes the template once."))
+            .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). Its key is random per resource and kept in the resource's private state, so the hash reveals nothing of the `tf_vars` values; a template imported (or created before the key existed) is pushed once to get one."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
             .attr(Attribute::string("display_name").default("").describe("Display name."))
             .attr(Attribute::string("description").default("").describe("Description."))
@@ -330,16 +337,16 @@ impl Resource<Clients> for TemplateResource {
     ) -> Result<(), Diagnostics> {
         plan_same_organization(_d, ctx).await?;
         let (dir, vars) = (ctx.config.get("directory"), ctx.config.get("tf_vars"));
-        // The key is made at apply (a random value made at plan would differ in the plan
-        // Terraform makes again during apply); afterwards it is kept from state.
-        let key = ctx.prior.get("hash_key").as_str().map(str::to_string);
-        ctx.planned.set("hash_key", Value::opt_string(key.clone()));
+        // The key lives in private state. A resource without one (create, import, state from
+        // before keys) gets a new key now; its hash is known only at apply (a hash under a key
+        // made at plan would differ in the plan Terraform makes again during apply).
+        let key = private_key(&ctx.prior_private);
+        if key.is_none() {
+            ctx.planned_private = Some(private_with_key(&new_hash_key()));
+        }
         let hash = match (key, dir.as_str()) {
             _ if dir.is_unknown() || !vars.is_wholly_known() => Value::Unknown,
-            (None, _) => {
-                ctx.set_unknown("hash_key");
-                Value::Unknown
-            }
+            (None, _) => Value::Unknown,
             (Some(k), Some(d)) => Value::string(push_hash(d, vars, &k)?),
             (Some(_), None) => Value::Null,
         };
@@ -351,6 +358,10 @@ impl Resource<Clients> for TemplateResource {
     }
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+        self.create_private(data, plan, &[]).await
+    }
+
+    async fn create_private(&self, data: &Clients, plan: &Value, private: &[u8]) -> ApplyResult {
         let c = data.coder.get()?;
         let org_key = plan.get("organization").as_str().unwrap_or("default");
         let org = c
@@ -365,7 +376,7 @@ impl Resource<Clients> for TemplateResource {
                 )
             })?;
         let org_id = org["id"].as_str().unwrap_or_default().to_string();
-        let (key, hash) = apply_hash(plan)?;
+        let hash = apply_hash(plan, private)?;
         let vid = push(c, &org_id, None, plan, &hash).await?;
         let mut body = settings_body(plan);
         body["name"] = json!(plan.get("name").as_str());
@@ -381,7 +392,6 @@ impl Resource<Clients> for TemplateResource {
             .map_err(|e| err("create", e))?;
         let mut s = state_from(plan, &t, None);
         s.set("directory_hash", Value::string(hash));
-        s.set("hash_key", Value::string(key));
         Ok(s)
     }
 
@@ -401,6 +411,16 @@ impl Resource<Clients> for TemplateResource {
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+        self.update_private(data, prior, plan, &[]).await
+    }
+
+    async fn update_private(
+        &self,
+        data: &Clients,
+        prior: &Value,
+        plan: &Value,
+        private: &[u8],
+    ) -> ApplyResult {
         let c = data.coder.get()?;
         let id = prior.get("id").as_str().unwrap_or_default().to_string();
         let org_id = prior
@@ -413,8 +433,7 @@ impl Resource<Clients> for TemplateResource {
             .get("directory_hash")
             .equals(prior.get("directory_hash"))
         {
-            let (key, hash) = apply_hash(plan)?;
-            state.set("hash_key", Value::string(key));
+            let hash = apply_hash(plan, private)?;
             let vid = push(c, &org_id, Some(&id), plan, &hash).await?;
             c.send(
                 Method::PATCH,
@@ -452,7 +471,6 @@ impl Resource<Clients> for TemplateResource {
             .unwrap_or_default();
         let mut s = state_from(plan, &t, None);
         s.set("directory_hash", state.get("directory_hash").clone());
-        s.set("hash_key", state.get("hash_key").clone());
         Ok(s)
     }
 
@@ -509,6 +527,8 @@ mod tests {
         let d = dir.path().to_str().unwrap();
         let vars = |v: &str| Value::Map([("k".to_string(), Value::string(v))].into());
         let (k1, k2) = (new_hash_key(), new_hash_key());
+        assert_eq!(private_key(&private_with_key(&k1)), Some(k1.clone()));
+        assert_eq!(private_key(b""), None);
         assert_ne!(k1, k2, "a random key per resource");
         let h = push_hash(d, &vars("secret-1"), &k1).unwrap();
         assert_eq!(h, push_hash(d, &vars("secret-1"), &k1).unwrap(), "stable");

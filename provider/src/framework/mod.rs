@@ -88,6 +88,21 @@ pub trait Resource<D: Send + Sync>: Send + Sync {
     }
 
     async fn create(&self, data: &D, plan: &Value) -> ApplyResult;
+    /// [`create`](Self::create) given the planned private state (set by `modify_plan`), which
+    /// the apply stores with the new state.
+    async fn create_private(&self, data: &D, plan: &Value, _private: &[u8]) -> ApplyResult {
+        self.create(data, plan).await
+    }
+    /// [`update`](Self::update) given the planned private state.
+    async fn update_private(
+        &self,
+        data: &D,
+        prior: &Value,
+        plan: &Value,
+        _private: &[u8],
+    ) -> ApplyResult {
+        self.update(data, prior, plan).await
+    }
     /// `Ok(None)`: the object is gone (Terraform plans to create it again).
     async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics>;
     async fn update(&self, data: &D, prior: &Value, plan: &Value) -> ApplyResult;

@@ -15,6 +15,10 @@ pub struct PlanContext<'a> {
     pub planned: Value,
     pub requires_replace: Vec<AttrPath>,
     pub diags: Diagnostics,
+    /// The resource's private state (opaque to Terraform, never shown): what the prior apply
+    /// stored, and what this plan hands to the apply (the prior's unless a resource sets it).
+    pub prior_private: Vec<u8>,
+    pub planned_private: Option<Vec<u8>>,
 }
 
 impl PlanContext<'_> {
@@ -57,6 +61,8 @@ pub fn plan<'a>(
         planned,
         requires_replace: Vec::new(),
         diags: Diagnostics::new(),
+        prior_private: Vec::new(),
+        planned_private: None,
     };
     let is_create = prior.is_null();
     let changed = is_create

@@ -452,14 +452,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }));
         }
         let mut ctx = plan::plan(&schema.block, &prior, &proposed, &config);
+        ctx.prior_private = req.prior_private;
         let data = self.data.read().await.clone();
         if let Err(d) = res.modify_plan(data.as_deref(), &mut ctx).await {
             ctx.diags.extend(d);
         }
+        let planned_private = ctx.planned_private.take().unwrap_or(ctx.prior_private);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: encode(&ctx.planned, &ty)?,
             requires_replace: ctx.requires_replace.iter().map(path_pb).collect(),
-            planned_private: req.prior_private,
+            planned_private,
             diagnostics: diags_pb(&ctx.diags),
             legacy_type_system: false,
         }))
@@ -485,19 +487,23 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 }))
             }
         };
+        let mut private = req.planned_private;
         let (new_state, diags) = if planned.is_null() {
             tracing::info!(resource = %req.type_name, "delete");
             match res.delete(&data, &prior).await {
-                Ok(()) => (Value::Null, Diagnostics::new()),
+                Ok(()) => {
+                    private.clear();
+                    (Value::Null, Diagnostics::new())
+                }
                 Err(d) => (prior, d),
             }
         } else {
             let create = prior.is_null();
             tracing::info!(resource = %req.type_name, action = if create { "create" } else { "update" }, "apply");
             let result = if create {
-                res.create(&data, &planned).await
+                res.create_private(&data, &planned, &private).await
             } else {
-                res.update(&data, &prior, &planned).await
+                res.update_private(&data, &prior, &planned, &private).await
             };
             match result {
                 Ok(mut v) => {
@@ -509,7 +515,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: encode(&new_state, &ty)?,
-            private: vec![],
+            private,
             diagnostics: diags_pb(&diags),
             legacy_type_system: false,
         }))
