@@ -242,12 +242,12 @@ async fn litellm_key_lifecycle() -> Result<()> {
     ensure!(
         state.keys.is_empty(),
         "keys left after destroy: {:?}",
-        state.keys.keys()
+        state.keys.keys().collect::<Vec<_>>()
     );
     ensure!(
         state.teams.is_empty(),
         "teams left after destroy: {:?}",
-        state.teams.keys()
+        state.teams.keys().collect::<Vec<_>>()
     );
     Ok(())
 }
