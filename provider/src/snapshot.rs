@@ -24,12 +24,15 @@ use crate::http::ApiError;
 /// Rows of one list, by the id the resource keeps in state.
 pub type Rows = HashMap<String, Json>;
 
+/// Rows as kept in a snapshot: shared, so a read costs no copy of its row.
+type SharedRows = HashMap<String, Arc<Json>>;
+
 #[derive(Default)]
 enum Slot {
     #[default]
     Empty,
     /// The rows, and the write generation they were listed in.
-    Loaded(Arc<Rows>, u64),
+    Loaded(Arc<SharedRows>, u64),
     /// The list failed once; reads use the single GET for the rest of the process.
     Disabled,
 }
@@ -70,7 +73,7 @@ impl ListSnapshot {
     /// The list entry for `id`, fetching the list with `load` when there is no snapshot.
     /// Concurrent first reads wait for one load. `None`: not in the list (or no list), so
     /// the caller reads the object with its single GET.
-    pub async fn row<F, Fut>(&self, id: &str, load: F) -> Option<Json>
+    pub async fn row<F, Fut>(&self, id: &str, load: F) -> Option<Arc<Json>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Rows, ApiError>>,
@@ -82,7 +85,8 @@ impl ListSnapshot {
             Slot::Disabled => return None,
             Slot::Empty | Slot::Loaded(..) => match load().await {
                 Ok(rows) => {
-                    let rows = Arc::new(rows);
+                    let rows: Arc<SharedRows> =
+                        Arc::new(rows.into_iter().map(|(k, v)| (k, Arc::new(v))).collect());
                     if self.inner.generation.load(Ordering::SeqCst) == generation {
                         *slot = Slot::Loaded(rows.clone(), generation);
                     } else {
@@ -155,8 +159,14 @@ mod tests {
             loads.fetch_add(1, Ordering::SeqCst);
             Ok(rows(&["a", "b"]))
         };
-        assert_eq!(snap.row("a", load).await, Some(json!({"id": "a"})));
-        assert_eq!(snap.row("b", load).await, Some(json!({"id": "b"})));
+        assert_eq!(
+            snap.row("a", load).await.as_deref(),
+            Some(&json!({"id": "a"}))
+        );
+        assert_eq!(
+            snap.row("b", load).await.as_deref(),
+            Some(&json!({"id": "b"}))
+        );
         assert_eq!(snap.row("gone", load).await, None, "missing: single GET");
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         snap.invalidate();

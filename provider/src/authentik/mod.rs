@@ -97,8 +97,10 @@ impl Client {
             let mut q: Vec<(&str, String)> = query.to_vec();
             q.push(("page", page.to_string()));
             q.push(("page_size", "100".into()));
-            let got = self.api.get(path, &q).await?;
-            out.extend(got["results"].as_array().cloned().unwrap_or_default());
+            let mut got = self.api.get(path, &q).await?;
+            if let Some(Json::Array(rows)) = got.get_mut("results").map(Json::take) {
+                out.extend(rows);
+            }
             if got
                 .pointer("/pagination/next")
                 .and_then(Json::as_i64)
@@ -135,7 +137,11 @@ impl Client {
 
     /// A user for a refresh: from the `/core/users/` snapshot when listed with every field in
     /// `fields`, else `GET /core/users/{pk}/` (see [`crate::snapshot`]).
-    pub async fn user_batched(&self, pk: i64, fields: &[&str]) -> Result<Option<Json>, ApiError> {
+    pub async fn user_batched(
+        &self,
+        pk: i64,
+        fields: &[&str],
+    ) -> Result<Option<std::sync::Arc<Json>>, ApiError> {
         let listed = self
             .users
             .row(&pk.to_string(), || async {
@@ -149,7 +155,10 @@ impl Client {
             .await;
         match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
             Some(u) => Ok(Some(u)),
-            None => self.get(USERS, &pk.to_string()).await,
+            None => Ok(self
+                .get(USERS, &pk.to_string())
+                .await?
+                .map(std::sync::Arc::new)),
         }
     }
 

@@ -97,7 +97,11 @@ impl Client {
 
     /// A user for a refresh: from the `/users` snapshot (pages of 100) when listed with every
     /// field in `fields`, else `GET /users/{id}` (see [`crate::snapshot`]).
-    pub async fn user_batched(&self, id: &str, fields: &[&str]) -> Result<Option<Json>, ApiError> {
+    pub async fn user_batched(
+        &self,
+        id: &str,
+        fields: &[&str],
+    ) -> Result<Option<std::sync::Arc<Json>>, ApiError> {
         const PAGE: usize = 100;
         let listed = self
             .users
@@ -105,14 +109,17 @@ impl Client {
                 let rows = crate::snapshot::all_pages(
                     |page| async move {
                         let offset = (page as usize - 1) * PAGE;
-                        let j = self
+                        let mut j = self
                             .api
                             .get(
                                 "/api/v2/users",
                                 &[("limit", PAGE.to_string()), ("offset", offset.to_string())],
                             )
                             .await?;
-                        let users = j["users"].as_array().cloned().unwrap_or_default();
+                        let users = match j.get_mut("users").map(Json::take) {
+                            Some(Json::Array(users)) => users,
+                            _ => Vec::new(),
+                        };
                         let more = users.len() == PAGE;
                         Ok((users, more))
                     },
@@ -127,7 +134,10 @@ impl Client {
             .await;
         match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
             Some(u) => Ok(Some(u)),
-            None => self.get(&format!("/users/{id}")).await,
+            None => Ok(self
+                .get(&format!("/users/{id}"))
+                .await?
+                .map(std::sync::Arc::new)),
         }
     }
 

@@ -212,7 +212,10 @@ impl Client {
                     &[("page", page.to_string()), ("limit", "50".to_string())],
                 )
                 .await?;
-            let items = got.as_array().cloned().unwrap_or_default();
+            let items = match got {
+                Json::Array(items) => items,
+                _ => Vec::new(),
+            };
             let n = items.len();
             out.extend(items);
             if n < 50 || page > 1000 {
@@ -232,7 +235,7 @@ impl Client {
         &self,
         username: &str,
         fields: &[&str],
-    ) -> Result<Option<Json>, ApiError> {
+    ) -> Result<Option<std::sync::Arc<Json>>, ApiError> {
         let listed = self
             .users
             .row(&username.to_lowercase(), || async {
@@ -246,7 +249,7 @@ impl Client {
             .await;
         match listed.filter(|u| crate::snapshot::has_fields(u, fields.iter().copied())) {
             Some(u) => Ok(Some(u)),
-            None => self.user(username).await,
+            None => Ok(self.user(username).await?.map(std::sync::Arc::new)),
         }
     }
     pub async fn create_user(&self, body: &Json) -> Result<Json, ApiError> {

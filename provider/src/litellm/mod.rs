@@ -6,6 +6,8 @@ pub mod key_data;
 pub mod model;
 pub mod team;
 
+use std::sync::Arc;
+
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
@@ -86,7 +88,7 @@ impl Client {
         &self,
         token: &str,
         fields: &[&str],
-    ) -> Result<Option<Json>, ApiError> {
+    ) -> Result<Option<Arc<Json>>, ApiError> {
         let listed = self.keys.row(token, || self.list_all_keys()).await;
         if let Some(row) = listed.filter(|r| snapshot::has_fields(r, fields.iter().copied())) {
             return Ok(Some(row));
@@ -94,7 +96,8 @@ impl Client {
         Ok(self
             .key_info(token)
             .await?
-            .filter(|r| r.get("status").and_then(Json::as_str) != Some("deleted")))
+            .filter(|r| r.get("status").and_then(Json::as_str) != Some("deleted"))
+            .map(Arc::new))
     }
 
     /// Every live key as a full object, by token (`/key/list?return_full_object=true`, all
@@ -102,7 +105,7 @@ impl Client {
     async fn list_all_keys(&self) -> Result<snapshot::Rows, ApiError> {
         let rows = snapshot::all_pages(
             |page| async move {
-                let j = self
+                let mut j = self
                     .api
                     .get(
                         "/key/list",
@@ -113,12 +116,11 @@ impl Client {
                         ],
                     )
                     .await?;
-                let keys = j
-                    .get("keys")
-                    .and_then(Json::as_array)
-                    .cloned()
-                    .unwrap_or_default();
                 let total_pages = j.get("total_pages").and_then(Json::as_u64).unwrap_or(0);
+                let keys = match j.get_mut("keys").map(Json::take) {
+                    Some(Json::Array(keys)) => keys,
+                    _ => Vec::new(),
+                };
                 Ok((keys, u64::from(page) < total_pages))
             },
             100_000,
