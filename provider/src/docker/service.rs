@@ -988,29 +988,71 @@ impl Resource<Clients> for ServiceResource {
         s.set("wait_healthy", Value::Bool(true));
         s.set("healthy_timeout", Value::string("120s"));
         // Nested blocks, with unset optional values left null as a configuration would.
+        // Aliases as configured: Docker adds the short id (before 25.0) and the name.
+        let cid = info.id.clone().unwrap_or_default();
+        let cname = info.name.clone().unwrap_or_default();
+        let endpoints = info
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.clone())
+            .unwrap_or_default();
         s.set(
             "network",
             Value::List(
                 seen.networks
                     .iter()
-                    .map(|k| obj(vec![("name", Value::string(k)), ("aliases", Value::Null)]))
+                    .map(|k| {
+                        let aliases: Vec<String> = endpoints
+                            .get(k)
+                            .and_then(|e| e.aliases.clone())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|a| {
+                                !cid.starts_with(a.as_str()) && a != cname.trim_start_matches('/')
+                            })
+                            .collect();
+                        let aliases = if aliases.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::string_list(aliases)
+                        };
+                        obj(vec![("name", Value::string(k)), ("aliases", aliases)])
+                    })
                     .collect(),
             ),
         );
         s.set("port", Value::List(seen.ports.clone()));
         s.set("mount", Value::List(seen.mounts.clone()));
+        // Health check: values equal to the defaults create sends stay null (as a
+        // configuration that leaves them unset); others in the largest whole unit.
         let health: Vec<Value> = cfg
             .healthcheck
             .clone()
-            .and_then(|h| h.test)
-            .filter(|t| t.first().map(String::as_str) == Some("CMD"))
-            .map(|t| {
+            .filter(|h| h.test.as_ref().and_then(|t| t.first()).map(String::as_str) == Some("CMD"))
+            .map(|h| {
+                let dur = |ns: Option<i64>, default_s: i64| match ns.map(|n| n / 1_000_000_000) {
+                    Some(s) if s != default_s && s > 0 => Value::string(if s % 60 == 0 {
+                        format!("{}m", s / 60)
+                    } else {
+                        format!("{s}s")
+                    }),
+                    _ => Value::Null,
+                };
                 vec![obj(vec![
-                    ("test", Value::string_list(t.into_iter().skip(1))),
-                    ("interval", Value::Null),
-                    ("timeout", Value::Null),
-                    ("retries", Value::Null),
-                    ("start_period", Value::Null),
+                    (
+                        "test",
+                        Value::string_list(h.test.unwrap_or_default().into_iter().skip(1)),
+                    ),
+                    ("interval", dur(h.interval, 2)),
+                    ("timeout", dur(h.timeout, 2)),
+                    (
+                        "retries",
+                        h.retries
+                            .filter(|r| *r != 10)
+                            .map(Value::int)
+                            .unwrap_or(Value::Null),
+                    ),
+                    ("start_period", dur(h.start_period, 0)),
                 ])]
             })
             .unwrap_or_default();
