@@ -231,3 +231,33 @@ pub(crate) fn replace_on_change(ctx: &mut crate::framework::PlanContext<'_>, att
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_addresses() {
+        for ok in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "https://docker.example:2376",
+        ] {
+            assert!(check_host(ok).is_ok(), "{ok}");
+        }
+        for bad in ["gopher://x", "unix://", "/var/run/docker.sock", "tcp://a b"] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stream_errors_show_the_engine_message() {
+        let d = engine_error(
+            "build x",
+            bollard::errors::Error::DockerStreamError {
+                error: "COPY failed: stat missing.txt: file does not exist".into(),
+            },
+        );
+        assert!(d.0[0].detail.contains("missing.txt"), "{:?}", d.0[0]);
+    }
+}

@@ -1060,3 +1060,217 @@ impl Resource<Clients> for ServiceResource {
         Ok(state_from(&s, &info, &image))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{
+        ContainerConfig, ContainerInspectResponse, EndpointSettings, HostConfig, NetworkSettings,
+    };
+
+    /// A configuration as planned, with the schema's defaults.
+    fn base() -> Value {
+        let mut s = ServiceResource.schema().block.null_object();
+        s.set("name", Value::string("api"));
+        s.set("image", Value::string("sha256:img"));
+        s.set("command", Value::string_list(["serve", "8080"]));
+        s.set("env", Value::string_map([("MODE", "blue")]));
+        s.set("sensitive_env", Value::string_map([("TOKEN", "t0k")]));
+        s.set("labels", Value::string_map(Vec::<(String, String)>::new()));
+        s.set("restart", Value::string("unless-stopped"));
+        s.set("extra_hosts", Value::string_list(["h:host-gateway"]));
+        s.set(
+            "network",
+            Value::List(vec![obj(vec![
+                ("name", Value::string("net")),
+                ("aliases", Value::string_list(["api"])),
+            ])]),
+        );
+        s.set(
+            "port",
+            Value::List(vec![obj(vec![
+                ("internal", Value::int(8080)),
+                ("external", Value::int(18080)),
+                ("protocol", Value::Null),
+                ("host_ip", Value::string("127.0.0.1")),
+            ])]),
+        );
+        s.set(
+            "mount",
+            Value::List(vec![obj(vec![
+                ("source", Value::string("data")),
+                ("target", Value::string("/data")),
+                ("type", Value::Null),
+                ("read_only", Value::Null),
+            ])]),
+        );
+        s
+    }
+
+    /// What `docker inspect` shows for a container created from [`base`].
+    fn inspect() -> ContainerInspectResponse {
+        let plan = base();
+        let cfg = container_config(&plan, "webide_compose_service");
+        let mut env = cfg.env.clone().unwrap();
+        env.push("IMAGE_VAR=1".into());
+        ContainerInspectResponse {
+            id: Some("abc123".into()),
+            image: Some("sha256:img".into()),
+            config: Some(ContainerConfig {
+                image: Some("sha256:img".into()),
+                env: Some(env),
+                cmd: cfg.cmd.clone(),
+                entrypoint: Some(vec!["/fixture-svc".into()]),
+                labels: cfg.labels.clone(),
+                ..Default::default()
+            }),
+            host_config: cfg.host_config.clone(),
+            network_settings: Some(NetworkSettings {
+                networks: Some(
+                    [(
+                        "net".to_string(),
+                        EndpointSettings {
+                            ip_address: Some("172.20.0.2".into()),
+                            ..Default::default()
+                        },
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn image() -> ImageDefaults {
+        ImageDefaults {
+            env: vec!["IMAGE_VAR=1".into()],
+            cmd: None,
+            entrypoint: Some(vec!["/fixture-svc".into()]),
+        }
+    }
+
+    /// The configurable attributes that differ between `base()` and the read-back state.
+    fn drift(c: &ContainerInspectResponse) -> Vec<&'static str> {
+        let b = base();
+        let s = state_from(&b, c, &image());
+        CONFIG
+            .iter()
+            .copied()
+            .filter(|a| !s.get(a).equals(b.get(a)))
+            .collect()
+    }
+
+    #[test]
+    fn an_unchanged_container_reads_back_as_configured() {
+        assert_eq!(drift(&inspect()), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn changes_made_by_hand_are_read_back() {
+        let mut c = inspect();
+        c.network_settings = Some(NetworkSettings::default());
+        assert_eq!(drift(&c), vec!["network"], "detached from its network");
+
+        let mut c = inspect();
+        c.network_settings
+            .as_mut()
+            .unwrap()
+            .networks
+            .as_mut()
+            .unwrap()
+            .insert("bridge".into(), EndpointSettings::default());
+        assert_eq!(drift(&c), vec!["network"], "joined another network");
+
+        let mut c = inspect();
+        c.config
+            .as_mut()
+            .unwrap()
+            .env
+            .as_mut()
+            .unwrap()
+            .push("ADDED=x".into());
+        assert_eq!(drift(&c), vec!["sensitive_env"], "env key added by hand");
+        let s = state_from(&base(), &c, &image());
+        assert_eq!(s.get("sensitive_env").string_entries()["ADDED"], "x");
+        assert!(!s.get("env").string_entries().contains_key("ADDED"));
+
+        let mut c = inspect();
+        c.config.as_mut().unwrap().cmd = Some(vec!["serve".into(), "9".into()]);
+        assert_eq!(drift(&c), vec!["command"]);
+
+        let mut c = inspect();
+        let hc = c.host_config.as_mut().unwrap();
+        hc.port_bindings.as_mut().unwrap().insert(
+            "8080/tcp".into(),
+            Some(vec![PortBinding {
+                host_ip: Some("0.0.0.0".into()),
+                host_port: Some("18080".into()),
+            }]),
+        );
+        assert_eq!(drift(&c), vec!["port"], "published on every address");
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().mounts = Some(vec![]);
+        assert_eq!(drift(&c), vec!["mount"]);
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().extra_hosts = None;
+        assert_eq!(drift(&c), vec!["extra_hosts"]);
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().restart_policy = Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        });
+        assert_eq!(drift(&c), vec!["restart"]);
+    }
+
+    #[test]
+    fn the_default_bridge_of_a_container_without_networks_is_not_drift() {
+        let mut b = base();
+        b.set("network", Value::List(vec![]));
+        let mut c = inspect();
+        c.host_config = Some(HostConfig {
+            network_mode: Some("bridge".into()),
+            ..c.host_config.clone().unwrap()
+        });
+        c.network_settings = Some(NetworkSettings {
+            networks: Some([("bridge".to_string(), EndpointSettings::default())].into()),
+            ..Default::default()
+        });
+        let s = state_from(&b, &c, &image());
+        assert!(s.get("network").equals(b.get("network")));
+    }
+
+    #[test]
+    fn moving_keys_between_env_and_sensitive_env_is_not_a_change_of_values() {
+        let mut a = base();
+        let mut b = base();
+        b.set(
+            "env",
+            Value::string_map([("MODE", "blue"), ("TOKEN", "t0k")]),
+        );
+        b.set("sensitive_env", Value::Null);
+        assert!(same_env(&a, &b));
+        b.set(
+            "env",
+            Value::string_map([("MODE", "green"), ("TOKEN", "t0k")]),
+        );
+        assert!(!same_env(&a, &b));
+        // The same key on both sides is not a plain move.
+        a.set(
+            "env",
+            Value::string_map([("MODE", "blue"), ("TOKEN", "t0k")]),
+        );
+        assert!(!same_env(&a, &base()));
+    }
+
+    #[test]
+    fn the_label_names_the_secret_keys_not_their_values() {
+        let cfg = container_config(&base(), "webide_compose_service");
+        let labels = cfg.labels.unwrap();
+        assert_eq!(labels[super::super::SENSITIVE_KEYS_LABEL], "TOKEN");
+        assert!(!labels.values().any(|v| v.contains("t0k")));
+    }
+}
