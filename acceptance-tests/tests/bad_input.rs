@@ -17,6 +17,8 @@ enum Phase {
     Plan,
     /// `terraform apply` fails (only the server can tell), still without any write.
     Apply,
+    /// Accepted, but `terraform validate` warns (the text must name the file).
+    Warn,
 }
 
 struct Case {
@@ -42,7 +44,43 @@ const fn case(name: &'static str, phase: Phase, expect: &'static str, body: &'st
 
 use Phase::*;
 
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Directories the Docker and Coder cases point at: a build that fails on a missing file,
+/// a build context and a template directory that each hold a symbolic link.
+fn fixture_dirs(dir: &std::path::Path) -> Result<()> {
+    let fail = dir.join("failing-build");
+    std::fs::create_dir_all(&fail)?;
+    std::fs::write(
+        fail.join("Dockerfile"),
+        "FROM scratch\nCOPY no-such-file.txt /x\n",
+    )?;
+    let ctx = dir.join("context-with-link");
+    std::fs::create_dir_all(&ctx)?;
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n")?;
+    let tpl = dir.join("template-with-link");
+    std::fs::create_dir_all(&tpl)?;
+    std::fs::write(tpl.join("main.tf"), "# template\n")?;
+    for (link, target) in [
+        (ctx.join("linked.txt"), "/etc/hostname"),
+        (tpl.join("linked.tf"), "/etc/hostname"),
+    ] {
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(target, &link)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where [`fixture_dirs`] puts them (one per test process).
+fn fixture_root() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("webide-bad-input-{}", std::process::id()))
+}
+
 fn cases() -> Vec<Case> {
+    let dir = fixture_root();
     vec![
         case(
             "negative key budget",
@@ -327,6 +365,53 @@ fn cases() -> Vec<Case> {
   context = "/nonexistent/context"
 }"#,
         ),
+        case(
+            "docker: failing build shows the build's error",
+            Apply,
+            "no-such-file.txt",
+            leak(format!(
+                r#"resource "webide_compose_image" "i" {{
+  name    = "webide-bad-input-{pid}:latest"
+  context = "{dir}/failing-build"
+}}"#,
+                pid = std::process::id(),
+                dir = dir.display()
+            )),
+        ),
+        case(
+            "docker: symlink in a build context",
+            Warn,
+            "linked.txt",
+            leak(format!(
+                r#"resource "webide_compose_image" "i" {{
+  name    = "webide-bad-input-{pid}:latest"
+  context = "{dir}/context-with-link"
+}}"#,
+                pid = std::process::id(),
+                dir = dir.display()
+            )),
+        ),
+        case(
+            "coder: symlink in a template directory",
+            Warn,
+            "linked.tf",
+            leak(format!(
+                r#"resource "webide_coder_template" "t" {{
+  name      = "t"
+  directory = "{dir}/template-with-link"
+}}"#,
+                dir = dir.display()
+            )),
+        ),
+        Case {
+            name: "docker: engine address with an unknown scheme",
+            provider: r#"docker {
+    host = "gopher://x"
+  }"#,
+            body: r#"resource "webide_compose_network" "n" { name = "n" }"#,
+            phase: Validate,
+            expect: "host",
+        },
         Case {
             name: "wrong URL scheme",
             provider: r#"litellm {
@@ -455,6 +540,16 @@ fn objects(sb: &RunningSandbox) -> usize {
 async fn run_case(wd: &TfWorkdir, c: &Case) -> Result<String> {
     wd.write("main.tf", &render(c))?;
     let validate = wd.run_unchecked(&["validate", "-no-color"]).await?;
+    if c.phase == Warn {
+        ensure!(
+            validate.success(),
+            "validate refused it: {}",
+            validate.stderr
+        );
+        let text = validate.stderr + &validate.stdout;
+        ensure!(text.contains("Warning"), "no warning: {text}");
+        return Ok(text);
+    }
     if c.phase == Validate {
         ensure!(!validate.success(), "validate accepted it");
         return Ok(validate.stderr + &validate.stdout);
@@ -495,6 +590,7 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
     wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
     wd.set_env("CODER_URL", &sb.coder_url);
     wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    fixture_dirs(&fixture_root())?;
     wd.write("main.tf", &render(&cases()[0]))?;
     wd.init().await?;
 
@@ -520,7 +616,7 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
             Ok(text) if text.contains(c.expect) => {
                 let first = text
                     .lines()
-                    .find(|l| l.starts_with("Error:") || l.starts_with("│ Error:"))
+                    .find(|l| l.contains("Error:") || l.contains("Warning:"))
                     .unwrap_or("")
                     .trim();
                 println!("ok   {:<32} {:?}: {first}", c.name, c.phase);
@@ -543,6 +639,7 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
             failures.join("\n\n")
         );
     }
+    let _ = std::fs::remove_dir_all(fixture_root());
     ensure!(all.len() >= 30, "the table holds at least 30 cases");
     println!("{} invalid configurations refused", all.len());
     Ok(())

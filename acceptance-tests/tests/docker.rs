@@ -2,7 +2,10 @@
 //! from a context (FROM scratch + a static binary), a network, a volume, a "db" with a health
 //! check and an "api" that waits for it; re-plan empty; env edit -> replace; `docker stop` /
 //! `docker rm` by hand -> plan shows it, apply heals; volume data survives a replacement; a
-//! taken port -> clear error, no orphan; import by name; destroy leaves nothing labelled.
+//! taken port -> clear error, no orphan; a container detached from (or joined to) a network by
+//! hand -> drift, healed; import by name (secrets stay in `sensitive_env`, never printed, a
+//! configuration claims them without replacement); no `sensitive_env` value in a
+//! TF_LOG=trace log; destroy leaves nothing labelled.
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -44,7 +47,13 @@ fn fetch(port: u16) -> Result<String> {
         .to_string())
 }
 
+/// The `sensitive_env` value of the db: must never reach a log or the plan output.
+fn secret(prefix: &str) -> String {
+    format!("pw-{prefix}-s3cr3t-{}", std::process::id() * 7919)
+}
+
 fn config(prefix: &str, ctx: &str, db_port: u16, api_port: u16) -> String {
+    let secret = secret(prefix);
     format!(
         r#"
 terraform {{
@@ -82,6 +91,7 @@ resource "webide_compose_service" "db" {{
   image   = webide_compose_image.svc.image_id
   command = ["serve", "5432", "/data"]
   env     = {{ SERVICE_NAME = "db", GENERATION = var.db_generation }}
+  sensitive_env = {{ DB_PASSWORD = "{secret}" }}
   network {{
     name    = webide_compose_network.net.name
     aliases = ["db"]
@@ -131,6 +141,7 @@ fn cleanup(prefix: &str) {
             &format!("{prefix}-db"),
             &format!("{prefix}-api"),
             &format!("{prefix}-dup"),
+            &format!("{prefix}-foreign"),
         ],
         vec!["network", "rm", &format!("{prefix}-net")],
         vec!["volume", "rm", &format!("{prefix}-data")],
@@ -166,11 +177,37 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
     wd.set_timeout(Duration::from_secs(300));
 
     wd.init().await?;
+    // Secret scan: the whole first apply and re-plan at TF_LOG=trace / TF_LOG_PROVIDER=trace
+    // (create requests and `docker inspect` answers carry the env); checked at the end so
+    // the rest of the test still runs when it fails.
+    let log = wd.enable_log("trace");
+    wd.set_env("TF_LOG_PROVIDER", "trace");
     wd.apply().await?;
     wd.plan()
         .await?
         .assert_empty()
         .context("re-plan after apply")?;
+    let trace = wd.read_log()?;
+    wd.disable_log();
+    wd.remove_env("TF_LOG_PROVIDER");
+    let _ = std::fs::remove_file(&log);
+    let secret = secret(&prefix);
+    ensure!(
+        trace.len() > 10_000 && trace.contains("webide_compose_service"),
+        "trace log written ({} bytes)",
+        trace.len()
+    );
+    let leaked: Vec<&str> = trace.lines().filter(|l| l.contains(&secret)).collect();
+    ensure!(
+        docker(&[
+            "inspect",
+            "-f",
+            "{{range .Config.Env}}{{println .}}{{end}}",
+            &format!("{prefix}-db")
+        ])?
+        .contains(&secret),
+        "the db got its sensitive_env"
+    );
     ensure!(fetch(api_port)?.starts_with("ok api"), "api answers");
     ensure!(fetch(db_port)? == "ok db 1", "db answers, first start");
     let health = docker(&[
@@ -266,6 +303,38 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
     ensure!(out.stderr.contains("internal"), "{}", out.stderr);
     wd.remove("bad.tf")?;
 
+    // Detached from its network by hand: plan shows it, apply heals it.
+    docker(&[
+        "network",
+        "disconnect",
+        &format!("{prefix}-net"),
+        &format!("{prefix}-api"),
+    ])?;
+    let plan = wd.plan().await?;
+    plan.assert_changes()?;
+    ensure!(plan.stdout.contains("network"), "{}", plan.stdout);
+    wd.apply().await?;
+    let nets = docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &format!("{prefix}-api"),
+    ])?;
+    ensure!(
+        nets.trim() == format!("{prefix}-net"),
+        "back on its network: {nets}"
+    );
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("plan after healing the network")?;
+    // Connected to another network by hand: drift too.
+    docker(&["network", "connect", "bridge", &format!("{prefix}-api")])?;
+    let plan = wd.plan().await?;
+    plan.assert_changes().context("a network joined by hand")?;
+    wd.apply().await?;
+    wd.plan().await?.assert_empty()?;
+
     // Import by container name.
     wd.run(&["state", "rm", "webide_compose_service.api"])
         .await?;
@@ -275,6 +344,70 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
     if !a.is_empty() {
         bail!("plan after import: {a:?}\n{}", wd.plan().await?.stdout);
     }
+    // A container with sensitive_env: the label tells import which keys were secret, so the
+    // plan after import is empty and the secret is not printed.
+    wd.run(&["state", "rm", "webide_compose_service.db"])
+        .await?;
+    wd.import("webide_compose_service.db", &format!("{prefix}-db"))
+        .await?;
+    let plan = wd.plan().await?;
+    ensure!(
+        !plan.stdout.contains(&secret),
+        "plan after import prints the secret"
+    );
+    plan.assert_empty().context("plan after importing the db")?;
+
+    // A container webide did not make: import cannot tell which env keys are secret, so all
+    // go to sensitive_env; the configuration claims them without printing or replacing.
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &format!("{prefix}-foreign"),
+        "-e",
+        &format!("API_TOKEN={secret}"),
+        "-e",
+        "MODE=plain",
+        &format!("{prefix}-svc:latest"),
+        "serve",
+        "9",
+    ])?;
+    wd.write(
+        "foreign.tf",
+        &format!(
+            "resource \"webide_compose_service\" \"foreign\" {{\n  name = \"{prefix}-foreign\"\n  image = \"{prefix}-svc:latest\"\n  command = [\"serve\", \"9\"]\n  restart = \"no\"\n  env = {{ MODE = \"plain\" }}\n  sensitive_env = {{ API_TOKEN = \"{secret}\" }}\n}}\n"
+        ),
+    )?;
+    wd.import(
+        "webide_compose_service.foreign",
+        &format!("{prefix}-foreign"),
+    )
+    .await?;
+    let shown = wd.run(&["show", "-no-color"]).await?;
+    ensure!(
+        !shown.stdout.contains(&secret),
+        "state shown after import prints the secret"
+    );
+    let plan = wd.plan().await?;
+    ensure!(
+        !plan.stdout.contains(&secret),
+        "plan after import prints the secret:\n{}",
+        plan.stdout
+    );
+    let a = wd.resource_changes().await?;
+    ensure!(
+        a.get("webide_compose_service.foreign") == Some(&vec!["update".to_string()]),
+        "claiming env keys updates in place, no replacement: {a:?}\n{}",
+        plan.stdout
+    );
+    let before = docker(&["inspect", "-f", "{{.Id}}", &format!("{prefix}-foreign")])?;
+    wd.apply().await?;
+    let after = docker(&["inspect", "-f", "{{.Id}}", &format!("{prefix}-foreign")])?;
+    ensure!(before == after, "the container was not replaced");
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("plan after claiming the env keys")?;
 
     // Destroy: nothing with our labels left.
     wd.destroy().await?;
@@ -299,6 +432,17 @@ async fn compose_stack_on_the_real_engine() -> Result<()> {
         if left.lines().any(|l| l.starts_with(&prefix)) {
             bail!("left after destroy ({kind:?}): {left}");
         }
+    }
+    if !leaked.is_empty() {
+        let first: String = leaked[0]
+            .replace(&secret, "<SECRET>")
+            .chars()
+            .take(400)
+            .collect();
+        bail!(
+            "a sensitive_env value appears in the TF_LOG=trace log on {} line(s), e.g.: {first}",
+            leaked.len()
+        );
     }
     Ok(())
 }

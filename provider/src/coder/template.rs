@@ -326,6 +326,8 @@ impl Resource<Clients> for TemplateResource {
                     "Invalid value for directory",
                     format!("{dir} holds no .tf file"),
                 );
+            } else {
+                crate::archive::warn_symlinks(p, &AttrPath::root("directory"), diags);
             }
         }
     }

@@ -21,6 +21,16 @@ use crate::provider::Clients;
 
 pub struct ImageResource;
 
+/// The diagnostic for a failed build: the engine's message and the last lines of output.
+fn build_failed(name: &str, error: &str, log: &[String]) -> Diagnostics {
+    let tail: String = log.iter().rev().take(20).rev().cloned().collect();
+    Diagnostics::attr_error(
+        AttrPath::root("context"),
+        format!("Docker: building {name} failed"),
+        format!("{}\n--- build output (tail) ---\n{tail}", error.trim()),
+    )
+}
+
 const CONFIG: &[&str] = &[
     "name",
     "context",
@@ -53,23 +63,26 @@ impl Resource<Clients> for ImageResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(ctx) = config.get("context").as_str() {
-            let p = Path::new(ctx);
-            if !p.is_dir() {
-                diags.push_attr_error(
-                    AttrPath::root("context"),
-                    "Invalid value for context",
-                    format!("{ctx} is not a directory"),
-                );
-            } else if let Some(df) = config.get("dockerfile").as_str().or(Some("Dockerfile")) {
-                if !p.join(df).is_file() {
-                    diags.push_attr_error(
-                        AttrPath::root("dockerfile"),
-                        "Invalid value for dockerfile",
-                        format!("{df} not found in {ctx}"),
-                    );
-                }
-            }
+        let Some(ctx) = config.get("context").as_str() else {
+            return;
+        };
+        let p = Path::new(ctx);
+        if !p.is_dir() {
+            diags.push_attr_error(
+                AttrPath::root("context"),
+                "Invalid value for context",
+                format!("{ctx} is not a directory"),
+            );
+            return;
+        }
+        crate::archive::warn_symlinks(p, &AttrPath::root("context"), diags);
+        let df = config.get("dockerfile").as_str().unwrap_or("Dockerfile");
+        if !p.join(df).is_file() {
+            diags.push_attr_error(
+                AttrPath::root("dockerfile"),
+                "Invalid value for dockerfile",
+                format!("{df} not found in {ctx}"),
+            );
         }
     }
 
@@ -135,21 +148,20 @@ impl Resource<Clients> for ImageResource {
             );
             let mut log = Vec::new();
             while let Some(item) = stream.next().await {
-                match item {
+                // The build's own error arrives either as an `error` entry or (bollard 0.18)
+                // as a stream error carrying the engine's message; both name the failing step.
+                let failed = match item {
                     Ok(info) => {
                         if let Some(s) = info.stream {
                             log.push(s);
                         }
-                        if let Some(e) = info.error {
-                            let tail: String = log.iter().rev().take(20).rev().cloned().collect();
-                            return Err(Diagnostics::error(
-                                format!("Docker: building {name} failed"),
-                                format!("{e}\n--- build output (tail) ---\n{tail}"),
-                            )
-                            .into());
-                        }
+                        info.error
                     }
+                    Err(bollard::errors::Error::DockerStreamError { error }) => Some(error),
                     Err(e) => return Err(engine_error(&format!("build {name}"), e).into()),
+                };
+                if let Some(e) = failed {
+                    return Err(build_failed(&name, &e, &log).into());
                 }
             }
         } else {

@@ -22,11 +22,45 @@ use crate::provider::{Clients, Slot};
 pub const MANAGED_LABEL: &str = "webide.managed";
 /// Label naming the resource type that created the object.
 pub const RESOURCE_LABEL: &str = "webide.resource";
+/// Label on a container listing (comma-separated) the env keys that came from `sensitive_env`:
+/// keys only, never values, so an import can put them back where they came from.
+pub const SENSITIVE_KEYS_LABEL: &str = "webide.sensitive_env_keys";
+
+/// Engine address schemes bollard can connect to (with the features this crate enables).
+const HOST_SCHEMES: &[&str] = &["unix://", "tcp://", "http://", "https://"];
+
+/// Checks a Docker Engine address: a scheme the client speaks, and something after it.
+pub fn check_host(s: &str) -> Result<(), String> {
+    let Some(rest) = HOST_SCHEMES.iter().find_map(|p| s.strip_prefix(p)) else {
+        return Err(format!(
+            "{s:?} is not a Docker Engine address: use unix:///path/to/docker.sock, tcp://host:port or https://host:port"
+        ));
+    };
+    if rest.is_empty() || rest.chars().any(char::is_whitespace) {
+        return Err(format!("{s:?} names no socket path or host"));
+    }
+    Ok(())
+}
+
+/// Validator for `docker.host`.
+struct DockerHost;
+
+impl crate::protocol::schema::Validator for DockerHost {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(s) = value.as_str() else { return };
+        if let Err(e) = check_host(s) {
+            diags.push_attr_error(path.clone(), format!("Invalid value for {path}"), e);
+        }
+    }
+    fn description(&self) -> String {
+        "a `unix://`, `tcp://`, `http://` or `https://` address".into()
+    }
+}
 
 /// The `docker` block of the provider configuration.
 pub fn block() -> Block {
     Block::new("Connection to the Docker Engine.")
-        .attr(Attribute::string("host").optional().describe(
+        .attr(Attribute::string("host").optional().validate(DockerHost).describe(
             "Engine address: `unix:///var/run/docker.sock` (default), `tcp://host:2375`, or `tcp://host:2376` with `cert_path`. Env: `DOCKER_HOST`.",
         ))
         .attr(Attribute::string("cert_path").optional().describe(
@@ -48,7 +82,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Builds the client from the block and the environment.
-pub fn configure(config: &Value, stop: &StopToken, _diags: &mut Diagnostics) -> Slot<Client> {
+pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> Slot<Client> {
     let b = config.get("docker");
     if b.is_unknown() || b.get("host").is_unknown() || b.get("cert_path").is_unknown() {
         return Slot::Pending;
@@ -59,6 +93,14 @@ pub fn configure(config: &Value, stop: &StopToken, _diags: &mut Diagnostics) -> 
         .map(str::to_string)
         .or_else(|| env("DOCKER_HOST"))
         .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    // The attribute is checked at validate; DOCKER_HOST only now.
+    if let Err(e) = check_host(&host) {
+        diags.push_attr_error(
+            AttrPath::root("docker").attr("host"),
+            "Invalid Docker Engine address",
+            e,
+        );
+    }
     let cert_path = b
         .get("cert_path")
         .as_str()
@@ -128,7 +170,9 @@ pub(crate) fn user_labels(l: Option<&HashMap<String, String>>) -> Value {
     Value::string_map(
         l.into_iter()
             .flatten()
-            .filter(|(k, _)| k.as_str() != MANAGED_LABEL && k.as_str() != RESOURCE_LABEL)
+            .filter(|(k, _)| {
+                ![MANAGED_LABEL, RESOURCE_LABEL, SENSITIVE_KEYS_LABEL].contains(&k.as_str())
+            })
             .map(|(k, v)| (k.clone(), v.clone())),
     )
 }
@@ -153,6 +197,9 @@ pub(crate) fn engine_error(what: &str, e: bollard::errors::Error) -> Diagnostics
         } => {
             format!("{message} (HTTP {status_code})")
         }
+        // The engine's own message (e.g. a build step's error), not bollard's generic label.
+        bollard::errors::Error::DockerStreamError { error }
+        | bollard::errors::Error::DockerContainerWaitError { error, .. } => error.clone(),
         other => other.to_string(),
     };
     Diagnostics::error(format!("Docker: could not {what}"), msg)
@@ -182,5 +229,35 @@ pub(crate) fn replace_on_change(ctx: &mut crate::framework::PlanContext<'_>, att
         if ctx.changed(a) {
             ctx.require_replace(a);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_addresses() {
+        for ok in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "https://docker.example:2376",
+        ] {
+            assert!(check_host(ok).is_ok(), "{ok}");
+        }
+        for bad in ["gopher://x", "unix://", "/var/run/docker.sock", "tcp://a b"] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stream_errors_show_the_engine_message() {
+        let d = engine_error(
+            "build x",
+            bollard::errors::Error::DockerStreamError {
+                error: "COPY failed: stat missing.txt: file does not exist".into(),
+            },
+        );
+        assert!(d.0[0].detail.contains("missing.txt"), "{:?}", d.0[0]);
     }
 }

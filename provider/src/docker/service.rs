@@ -125,7 +125,16 @@ fn container_config(plan: &Value, rtype: &str) -> Config<String> {
         cmd: strings(plan.get("command")),
         entrypoint: strings(plan.get("entrypoint")),
         env: Some(env),
-        labels: Some(labels(plan.get("labels"), rtype)),
+        labels: Some({
+            let mut l = labels(plan.get("labels"), rtype);
+            let keys: Vec<String> = plan
+                .get("sensitive_env")
+                .string_entries()
+                .into_keys()
+                .collect();
+            l.insert(super::SENSITIVE_KEYS_LABEL.into(), keys.join(","));
+            l
+        }),
         user: plan.get("user").as_str().map(str::to_string),
         working_dir: plan.get("working_dir").as_str().map(str::to_string),
         exposed_ports: Some(exposed),
@@ -175,9 +184,225 @@ async fn logs_tail(d: &bollard::Docker, id: &str) -> String {
     out
 }
 
-/// Computed attributes and drift from `docker inspect`.
-fn state_from(base: &Value, c: &bollard::models::ContainerInspectResponse) -> Value {
+/// What the image contributes to a container's configuration, so it is not taken for the
+/// user's own settings (`docker inspect` shows the merged result).
+#[derive(Default)]
+struct ImageDefaults {
+    env: Vec<String>,
+    cmd: Option<Vec<String>>,
+    entrypoint: Option<Vec<String>>,
+}
+
+/// The defaults of the image a container runs (none when the image is gone).
+async fn image_defaults(
+    d: &bollard::Docker,
+    c: &bollard::models::ContainerInspectResponse,
+) -> ImageDefaults {
+    let Some(img) = c.image.as_deref() else {
+        return ImageDefaults::default();
+    };
+    match d.inspect_image(img).await.ok().and_then(|i| i.config) {
+        Some(cfg) => ImageDefaults {
+            env: cfg.env.unwrap_or_default(),
+            cmd: cfg.cmd,
+            entrypoint: cfg.entrypoint,
+        },
+        None => ImageDefaults::default(),
+    }
+}
+
+/// The daemon's default `PATH`, added to every container whose image sets none.
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The container's settings as `docker inspect` shows them, in the schema's terms.
+struct Observed {
+    /// Every `KEY=value` of the container.
+    env_all: HashMap<String, String>,
+    /// The entries the image (or the daemon's default PATH) did not put there.
+    env_own: Vec<(String, String)>,
+    /// Keys that came from `sensitive_env` (our label), if the container has the label.
+    sensitive_keys: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+    entrypoint: Option<Vec<String>>,
+    /// Networks joined, without the default bridge a container without networks gets.
+    networks: Vec<String>,
+    /// Published ports as `port` blocks (unset values null, as a configuration leaves them).
+    ports: Vec<Value>,
+    mounts: Vec<Value>,
+    extra_hosts: Vec<String>,
+    restart: String,
+}
+
+impl Observed {
+    fn of(c: &bollard::models::ContainerInspectResponse, image: &ImageDefaults) -> Observed {
+        let cfg = c.config.clone().unwrap_or_default();
+        let hc = c.host_config.clone().unwrap_or_default();
+        let pairs: Vec<String> = cfg.env.clone().unwrap_or_default();
+        let split = |kv: &String| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        let env_all = pairs.iter().filter_map(split).collect();
+        let env_own = pairs
+            .iter()
+            .filter(|kv| !image.env.contains(kv) && kv.as_str() != DEFAULT_PATH)
+            .filter_map(split)
+            .collect();
+        let sensitive_keys = cfg
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(super::SENSITIVE_KEYS_LABEL))
+            .map(|v| {
+                v.split(',')
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            });
+        let default_mode = matches!(
+            hc.network_mode.as_deref(),
+            None | Some("default") | Some("bridge")
+        );
+        let mut networks: Vec<String> = c
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.as_ref())
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        networks.retain(|n| !(default_mode && n == "bridge"));
+        networks.sort();
+        let mut ports = Vec::new();
+        let mut bindings: Vec<_> = hc
+            .port_bindings
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        bindings.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, binds) in bindings {
+            let (internal, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            for b in binds.unwrap_or_default() {
+                ports.push(obj(vec![
+                    (
+                        "internal",
+                        internal
+                            .parse::<i64>()
+                            .map(Value::int)
+                            .unwrap_or(Value::Null),
+                    ),
+                    (
+                        "external",
+                        b.host_port
+                            .and_then(|p| p.parse::<i64>().ok())
+                            .map(Value::int)
+                            .unwrap_or(Value::Null),
+                    ),
+                    (
+                        "protocol",
+                        if proto == "tcp" {
+                            Value::Null
+                        } else {
+                            Value::string(proto)
+                        },
+                    ),
+                    (
+                        "host_ip",
+                        b.host_ip
+                            .filter(|h| !h.is_empty() && h != "0.0.0.0")
+                            .map(Value::string)
+                            .unwrap_or(Value::Null),
+                    ),
+                ]));
+            }
+        }
+        let mounts = hc
+            .mounts
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let bind = m.typ == Some(MountTypeEnum::BIND);
+                obj(vec![
+                    ("source", Value::opt_string(m.source)),
+                    ("target", Value::opt_string(m.target)),
+                    (
+                        "type",
+                        if bind {
+                            Value::string("bind")
+                        } else {
+                            Value::Null
+                        },
+                    ),
+                    (
+                        "read_only",
+                        if m.read_only == Some(true) {
+                            Value::Bool(true)
+                        } else {
+                            Value::Null
+                        },
+                    ),
+                ])
+            })
+            .collect();
+        let restart = hc
+            .restart_policy
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "no".into());
+        Observed {
+            env_all,
+            env_own,
+            sensitive_keys,
+            cmd: cfg.cmd,
+            entrypoint: cfg.entrypoint,
+            networks,
+            ports,
+            mounts,
+            extra_hosts: hc.extra_hosts.unwrap_or_default(),
+            restart,
+        }
+    }
+}
+
+/// A published port as a comparable key (defaults filled in); None for an unpublished one.
+fn port_key(p: &Value) -> Option<(i64, String, i64, String)> {
+    Some((
+        p.get("internal").as_i64()?,
+        p.get("protocol").as_str().unwrap_or("tcp").to_string(),
+        p.get("external").as_i64()?,
+        p.get("host_ip").as_str().unwrap_or("0.0.0.0").to_string(),
+    ))
+}
+
+/// A mount as a comparable key (defaults filled in).
+fn mount_key(m: &Value) -> (String, String, bool, bool) {
+    (
+        m.get("source").as_str().unwrap_or_default().to_string(),
+        m.get("target").as_str().unwrap_or_default().to_string(),
+        m.get("type").as_str() == Some("bind"),
+        m.get("read_only").as_bool() == Some(true),
+    )
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+/// Computed attributes and drift from `docker inspect`: every managed attribute that a
+/// container can differ in is compared with `base` (defaults filled in) and replaced by what
+/// the engine reports when they differ, so `plan` shows it and `apply` heals it.
+fn state_from(
+    base: &Value,
+    c: &bollard::models::ContainerInspectResponse,
+    image: &ImageDefaults,
+) -> Value {
     let mut s = base.clone();
+    let seen = Observed::of(c, image);
     s.set("id", Value::opt_string(c.id.clone()));
     s.set("image_id", Value::opt_string(c.image.clone()));
     let state = c.state.as_ref();
@@ -206,17 +431,11 @@ fn state_from(base: &Value, c: &bollard::models::ContainerInspectResponse) -> Va
         })
         .unwrap_or_default();
     s.set("ip_addresses", Value::string_map(ips));
-    // Environment drift: values of the configured keys as the container has them.
-    let actual: HashMap<String, String> = c
-        .config
-        .as_ref()
-        .and_then(|cfg| cfg.env.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+    // Environment: the configured keys' values as the container has them (a removed key
+    // drops out); keys added by hand go to `sensitive_env`, so their values never print.
+    let configured: Vec<String> = ["env", "sensitive_env"]
+        .iter()
+        .flat_map(|a| base.get(a).string_entries().into_keys())
         .collect();
     for attr in ["env", "sensitive_env"] {
         let cur = base.get(attr);
@@ -226,16 +445,134 @@ fn state_from(base: &Value, c: &bollard::models::ContainerInspectResponse) -> Va
         let entries: Vec<(String, String)> = cur
             .string_entries()
             .into_iter()
-            .filter_map(|(k, _)| actual.get(&k).map(|v| (k, v.clone())))
+            .filter_map(|(k, _)| seen.env_all.get(&k).map(|v| (k, v.clone())))
             .collect();
         s.set(attr, Value::string_map(entries));
+    }
+    let extra: Vec<(String, String)> = seen
+        .env_own
+        .iter()
+        .filter(|(k, _)| !configured.contains(k))
+        .cloned()
+        .collect();
+    if !extra.is_empty() {
+        let mut m = s.get("sensitive_env").string_entries();
+        m.extend(extra);
+        s.set("sensitive_env", Value::string_map(m));
     }
     if let Some(img) = c.config.as_ref().and_then(|cfg| cfg.image.clone()) {
         if base.get("image").as_str() != Some(img.as_str()) && !img.starts_with("sha256:") {
             s.set("image", Value::string(img));
         }
     }
+    // Command and entrypoint: what the container runs vs. what the configuration (or, when
+    // unset, the image) gives. An entrypoint set without a command clears the image's command.
+    let list = |v: &Value| (!v.is_null()).then(|| v.string_elements());
+    let want_entry = list(base.get("entrypoint")).or_else(|| image.entrypoint.clone());
+    let want_cmd = list(base.get("command")).or_else(|| {
+        if base.get("entrypoint").is_null() {
+            image.cmd.clone()
+        } else {
+            None
+        }
+    });
+    let norm = |v: &Option<Vec<String>>| v.clone().filter(|x| !x.is_empty());
+    if norm(&seen.cmd) != norm(&want_cmd) {
+        s.set(
+            "command",
+            seen.cmd
+                .clone()
+                .map(Value::string_list)
+                .unwrap_or(Value::Null),
+        );
+    }
+    if norm(&seen.entrypoint) != norm(&want_entry) {
+        s.set(
+            "entrypoint",
+            seen.entrypoint
+                .clone()
+                .map(Value::string_list)
+                .unwrap_or(Value::Null),
+        );
+    }
+    // Networks (a container disconnected by hand, or connected to another one).
+    let want_nets: Vec<String> = sorted(
+        base.get("network")
+            .elements()
+            .iter()
+            .filter_map(|n| n.get("name").as_str().map(str::to_string))
+            .collect(),
+    );
+    if want_nets != seen.networks {
+        let kept: Vec<Value> = base
+            .get("network")
+            .elements()
+            .iter()
+            .filter(|n| {
+                n.get("name")
+                    .as_str()
+                    .is_some_and(|x| seen.networks.iter().any(|y| y == x))
+            })
+            .cloned()
+            .collect();
+        let mut nets = kept.clone();
+        for n in &seen.networks {
+            if !kept.iter().any(|k| k.get("name").as_str() == Some(n)) {
+                nets.push(obj(vec![
+                    ("name", Value::string(n)),
+                    ("aliases", Value::Null),
+                ]));
+            }
+        }
+        s.set("network", Value::List(nets));
+    }
+    // Published ports (unpublished `port` blocks only expose a port: not compared).
+    let want_ports = sorted(
+        base.get("port")
+            .elements()
+            .iter()
+            .filter_map(port_key)
+            .collect(),
+    );
+    let seen_ports = sorted(seen.ports.iter().filter_map(port_key).collect());
+    if want_ports != seen_ports {
+        let mut ports: Vec<Value> = base
+            .get("port")
+            .elements()
+            .iter()
+            .filter(|p| port_key(p).is_none())
+            .cloned()
+            .collect();
+        ports.extend(seen.ports.iter().cloned());
+        s.set("port", Value::List(ports));
+    }
+    let want_mounts = sorted(base.get("mount").elements().iter().map(mount_key).collect());
+    if want_mounts != sorted(seen.mounts.iter().map(mount_key).collect()) {
+        s.set("mount", Value::List(seen.mounts.clone()));
+    }
+    if base.get("extra_hosts").string_elements() != seen.extra_hosts {
+        s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
+    }
+    if base.get("restart").as_str().unwrap_or("unless-stopped") != seen.restart {
+        s.set("restart", Value::string(&seen.restart));
+    }
     s
+}
+
+/// Whether `env` and `sensitive_env` of `a` and `b` hold the same entries, only split
+/// differently (after an import, which cannot know which keys were secret).
+fn same_env(a: &Value, b: &Value) -> bool {
+    let merged = |v: &Value| {
+        let mut m = v.get("env").string_entries();
+        for (k, x) in v.get("sensitive_env").string_entries() {
+            if m.insert(k, x).is_some() {
+                return None;
+            }
+        }
+        Some(m)
+    };
+    let (ma, mb) = (merged(a), merged(b));
+    ma.is_some() && ma == mb
 }
 
 impl ServiceResource {
@@ -326,7 +663,7 @@ impl Resource<Clients> for ServiceResource {
 
     fn schema(&self) -> Schema {
         let empty_map = || Value::Map(Default::default());
-        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped, removed, or with its environment or image changed by hand.")
+        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Container id."))
             .attr(Attribute::string("name").required().validate(NonEmpty).describe("Container name. Import id."))
             .attr(Attribute::string("image").required().validate(NonEmpty).describe("Image reference or id (e.g. `webide_compose_image.x.image_id`)."))
@@ -368,7 +705,17 @@ impl Resource<Clients> for ServiceResource {
         _d: Option<&Clients>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
-        replace_on_change(ctx, CONFIG);
+        // Keys moving between `env` and `sensitive_env` with unchanged values (a configuration
+        // claiming what an import could not attribute) change nothing in the container.
+        let attribution_only = !ctx.is_create()
+            && (ctx.changed("env") || ctx.changed("sensitive_env"))
+            && same_env(ctx.prior, &ctx.planned);
+        let replace: Vec<&str> = CONFIG
+            .iter()
+            .copied()
+            .filter(|a| !(attribution_only && (*a == "env" || *a == "sensitive_env")))
+            .collect();
+        replace_on_change(ctx, &replace);
         if ctx.is_create() || !ctx.requires_replace.is_empty() {
             for a in ["id", "image_id", "ip_addresses", "health_status"] {
                 ctx.set_unknown(a);
@@ -468,8 +815,10 @@ impl Resource<Clients> for ServiceResource {
                 if let Err(diags) = self.wait_healthy(c, &id, timeout).await {
                     // Running but not healthy: keep it in state (tainted by Terraform) so
                     // nothing is orphaned and the next apply replaces it.
-                    let info = d.inspect_container(&id, None).await.ok();
-                    let s = info.map(|i| state_from(&state, &i)).unwrap_or(state);
+                    let s = match d.inspect_container(&id, None).await {
+                        Ok(i) => state_from(&state, &i, &image_defaults(d, &i).await),
+                        Err(_) => state,
+                    };
                     return Err(ApplyError::with_state(diags, s));
                 }
             }
@@ -477,7 +826,7 @@ impl Resource<Clients> for ServiceResource {
         let info = d.inspect_container(&id, None).await.map_err(|e| {
             ApplyError::with_state(engine_error("inspect container", e), state.clone())
         })?;
-        Ok(state_from(&state, &info))
+        Ok(state_from(&state, &info, &image_defaults(d, &info).await))
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -490,7 +839,10 @@ impl Resource<Clients> for ServiceResource {
                 continue;
             }
             match d.inspect_container(&key, None).await {
-                Ok(info) => return Ok(Some(state_from(state, &info))),
+                Ok(info) => {
+                    let image = image_defaults(d, &info).await;
+                    return Ok(Some(state_from(state, &info, &image)));
+                }
                 Err(e) if is_not_found(&e) => continue,
                 Err(e) => return Err(engine_error("inspect container", e)),
             }
@@ -549,7 +901,7 @@ impl Resource<Clients> for ServiceResource {
             .inspect_container(&id, None)
             .await
             .map_err(|e| engine_error("inspect container", e))?;
-        Ok(state_from(plan, &info))
+        Ok(state_from(plan, &info, &image_defaults(d, &info).await))
     }
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
@@ -582,6 +934,8 @@ impl Resource<Clients> for ServiceResource {
             .inspect_container(id.trim(), None)
             .await
             .map_err(|e| engine_error(&format!("find container {id}"), e))?;
+        let image = image_defaults(d, &info).await;
+        let seen = Observed::of(&info, &image);
         let cfg = info.config.clone().unwrap_or_default();
         let mut s = self.schema().block.null_object();
         s.set(
@@ -594,41 +948,32 @@ impl Resource<Clients> for ServiceResource {
             ),
         );
         s.set("image", Value::opt_string(cfg.image.clone()));
-        // Command, entrypoint and environment minus what the image (or the daemon's default
-        // PATH) puts there, so an import matches a configuration that does not repeat them.
-        let image_cfg = match &cfg.image {
-            Some(img) => d
-                .inspect_image(img)
-                .await
-                .ok()
-                .and_then(|i| i.config)
-                .unwrap_or_default(),
-            None => Default::default(),
-        };
-        let own = |v: Option<Vec<String>>, from_image: Option<Vec<String>>| match v {
-            Some(x) if Some(&x) != from_image.as_ref() => Value::string_list(x),
+        // Command, entrypoint and environment minus what the image puts there, so an import
+        // matches a configuration that does not repeat them.
+        let own = |v: &Option<Vec<String>>, from_image: &Option<Vec<String>>| match v {
+            Some(x) if Some(x) != from_image.as_ref() => Value::string_list(x.clone()),
             _ => Value::Null,
         };
-        s.set("command", own(cfg.cmd.clone(), image_cfg.cmd.clone()));
+        s.set("command", own(&seen.cmd, &image.cmd));
+        s.set("entrypoint", own(&seen.entrypoint, &image.entrypoint));
+        // Environment: keys our label names as secret go to `sensitive_env`, the rest to `env`.
+        // A container without the label (not made by webide) gives no way to tell, so every
+        // key goes to `sensitive_env`: its values never print, and a configuration that puts
+        // a key in `env` instead updates in place (see `same_env`), not a replacement.
+        let (secret, plain): (Vec<_>, Vec<_>) = seen.env_own.iter().cloned().partition(|(k, _)| {
+            seen.sensitive_keys
+                .as_ref()
+                .is_none_or(|keys| keys.contains(k))
+        });
+        s.set("env", Value::string_map(plain));
         s.set(
-            "entrypoint",
-            own(cfg.entrypoint.clone(), image_cfg.entrypoint.clone()),
+            "sensitive_env",
+            if secret.is_empty() {
+                Value::Null
+            } else {
+                Value::string_map(secret)
+            },
         );
-        let image_env: Vec<String> = image_cfg.env.clone().unwrap_or_default();
-        const DEFAULT_PATH: &str =
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        let env: Vec<(String, String)> = cfg
-            .env
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|kv| !image_env.contains(kv) && kv != DEFAULT_PATH)
-            .filter_map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
-        s.set("env", Value::string_map(env));
         s.set("labels", super::user_labels(cfg.labels.as_ref()));
         s.set(
             "user",
@@ -638,119 +983,294 @@ impl Resource<Clients> for ServiceResource {
             "working_dir",
             Value::opt_string(cfg.working_dir.clone().filter(|u| !u.is_empty())),
         );
-        let hc = info.host_config.clone().unwrap_or_default();
-        let restart = hc
-            .restart_policy
-            .and_then(|r| r.name)
-            .map(|n| n.to_string())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "no".into());
-        s.set("restart", Value::string(restart));
-        s.set(
-            "extra_hosts",
-            Value::string_list(hc.extra_hosts.clone().unwrap_or_default()),
-        );
+        s.set("restart", Value::string(&seen.restart));
+        s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
         s.set("wait_healthy", Value::Bool(true));
         s.set("healthy_timeout", Value::string("120s"));
         // Nested blocks, with unset optional values left null as a configuration would.
-        let obj = |pairs: Vec<(&str, Value)>| {
-            Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-        };
-        let networks: Vec<Value> = info
+        // Aliases as configured: Docker adds the short id (before 25.0) and the name.
+        let cid = info.id.clone().unwrap_or_default();
+        let cname = info.name.clone().unwrap_or_default();
+        let endpoints = info
             .network_settings
             .as_ref()
-            .and_then(|n| n.networks.as_ref())
-            .map(|m| {
-                m.keys()
-                    .map(|k| obj(vec![("name", Value::string(k)), ("aliases", Value::Null)]))
-                    .collect()
-            })
+            .and_then(|n| n.networks.clone())
             .unwrap_or_default();
-        s.set("network", Value::List(networks));
-        let mut ports = Vec::new();
-        for (key, binds) in hc.port_bindings.clone().unwrap_or_default() {
-            let (internal, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-            for b in binds.unwrap_or_default() {
-                ports.push(obj(vec![
-                    (
-                        "internal",
-                        internal
-                            .parse::<i64>()
-                            .map(Value::int)
-                            .unwrap_or(Value::Null),
-                    ),
-                    (
-                        "external",
-                        b.host_port
-                            .and_then(|p| p.parse::<i64>().ok())
-                            .map(Value::int)
-                            .unwrap_or(Value::Null),
-                    ),
-                    (
-                        "protocol",
-                        if proto == "tcp" {
+        s.set(
+            "network",
+            Value::List(
+                seen.networks
+                    .iter()
+                    .map(|k| {
+                        let aliases: Vec<String> = endpoints
+                            .get(k)
+                            .and_then(|e| e.aliases.clone())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|a| {
+                                !cid.starts_with(a.as_str()) && a != cname.trim_start_matches('/')
+                            })
+                            .collect();
+                        let aliases = if aliases.is_empty() {
                             Value::Null
                         } else {
-                            Value::string(proto)
-                        },
-                    ),
-                    (
-                        "host_ip",
-                        b.host_ip
-                            .filter(|h| !h.is_empty() && h != "0.0.0.0")
-                            .map(Value::string)
-                            .unwrap_or(Value::Null),
-                    ),
-                ]));
-            }
-        }
-        s.set("port", Value::List(ports));
-        let mounts: Vec<Value> = hc
-            .mounts
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| {
-                let bind = m.typ == Some(MountTypeEnum::BIND);
-                obj(vec![
-                    ("source", Value::opt_string(m.source)),
-                    ("target", Value::opt_string(m.target)),
-                    (
-                        "type",
-                        if bind {
-                            Value::string("bind")
-                        } else {
-                            Value::Null
-                        },
-                    ),
-                    (
-                        "read_only",
-                        if m.read_only == Some(true) {
-                            Value::Bool(true)
-                        } else {
-                            Value::Null
-                        },
-                    ),
-                ])
-            })
-            .collect();
-        s.set("mount", Value::List(mounts));
+                            Value::string_list(aliases)
+                        };
+                        obj(vec![("name", Value::string(k)), ("aliases", aliases)])
+                    })
+                    .collect(),
+            ),
+        );
+        s.set("port", Value::List(seen.ports.clone()));
+        s.set("mount", Value::List(seen.mounts.clone()));
+        // Health check: values equal to the defaults create sends stay null (as a
+        // configuration that leaves them unset); others in the largest whole unit.
         let health: Vec<Value> = cfg
             .healthcheck
             .clone()
-            .and_then(|h| h.test)
-            .filter(|t| t.first().map(String::as_str) == Some("CMD"))
-            .map(|t| {
+            .filter(|h| h.test.as_ref().and_then(|t| t.first()).map(String::as_str) == Some("CMD"))
+            .map(|h| {
+                let dur = |ns: Option<i64>, default_s: i64| match ns.map(|n| n / 1_000_000_000) {
+                    Some(s) if s != default_s && s > 0 => Value::string(if s % 60 == 0 {
+                        format!("{}m", s / 60)
+                    } else {
+                        format!("{s}s")
+                    }),
+                    _ => Value::Null,
+                };
                 vec![obj(vec![
-                    ("test", Value::string_list(t.into_iter().skip(1))),
-                    ("interval", Value::Null),
-                    ("timeout", Value::Null),
-                    ("retries", Value::Null),
-                    ("start_period", Value::Null),
+                    (
+                        "test",
+                        Value::string_list(h.test.unwrap_or_default().into_iter().skip(1)),
+                    ),
+                    ("interval", dur(h.interval, 2)),
+                    ("timeout", dur(h.timeout, 2)),
+                    (
+                        "retries",
+                        h.retries
+                            .filter(|r| *r != 10)
+                            .map(Value::int)
+                            .unwrap_or(Value::Null),
+                    ),
+                    ("start_period", dur(h.start_period, 0)),
                 ])]
             })
             .unwrap_or_default();
         s.set("healthcheck", Value::List(health));
-        Ok(state_from(&s, &info))
+        Ok(state_from(&s, &info, &image))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{
+        ContainerConfig, ContainerInspectResponse, EndpointSettings, HostConfig, NetworkSettings,
+    };
+
+    /// A configuration as planned, with the schema's defaults.
+    fn base() -> Value {
+        let mut s = ServiceResource.schema().block.null_object();
+        s.set("name", Value::string("api"));
+        s.set("image", Value::string("sha256:img"));
+        s.set("command", Value::string_list(["serve", "8080"]));
+        s.set("env", Value::string_map([("MODE", "blue")]));
+        s.set("sensitive_env", Value::string_map([("TOKEN", "t0k")]));
+        s.set("labels", Value::string_map(Vec::<(String, String)>::new()));
+        s.set("restart", Value::string("unless-stopped"));
+        s.set("extra_hosts", Value::string_list(["h:host-gateway"]));
+        s.set(
+            "network",
+            Value::List(vec![obj(vec![
+                ("name", Value::string("net")),
+                ("aliases", Value::string_list(["api"])),
+            ])]),
+        );
+        s.set(
+            "port",
+            Value::List(vec![obj(vec![
+                ("internal", Value::int(8080)),
+                ("external", Value::int(18080)),
+                ("protocol", Value::Null),
+                ("host_ip", Value::string("127.0.0.1")),
+            ])]),
+        );
+        s.set(
+            "mount",
+            Value::List(vec![obj(vec![
+                ("source", Value::string("data")),
+                ("target", Value::string("/data")),
+                ("type", Value::Null),
+                ("read_only", Value::Null),
+            ])]),
+        );
+        s
+    }
+
+    /// What `docker inspect` shows for a container created from [`base`].
+    fn inspect() -> ContainerInspectResponse {
+        let plan = base();
+        let cfg = container_config(&plan, "webide_compose_service");
+        let mut env = cfg.env.clone().unwrap();
+        env.push("IMAGE_VAR=1".into());
+        ContainerInspectResponse {
+            id: Some("abc123".into()),
+            image: Some("sha256:img".into()),
+            config: Some(ContainerConfig {
+                image: Some("sha256:img".into()),
+                env: Some(env),
+                cmd: cfg.cmd.clone(),
+                entrypoint: Some(vec!["/fixture-svc".into()]),
+                labels: cfg.labels.clone(),
+                ..Default::default()
+            }),
+            host_config: cfg.host_config.clone(),
+            network_settings: Some(NetworkSettings {
+                networks: Some(
+                    [(
+                        "net".to_string(),
+                        EndpointSettings {
+                            ip_address: Some("172.20.0.2".into()),
+                            ..Default::default()
+                        },
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn image() -> ImageDefaults {
+        ImageDefaults {
+            env: vec!["IMAGE_VAR=1".into()],
+            cmd: None,
+            entrypoint: Some(vec!["/fixture-svc".into()]),
+        }
+    }
+
+    /// The configurable attributes that differ between `base()` and the read-back state.
+    fn drift(c: &ContainerInspectResponse) -> Vec<&'static str> {
+        let b = base();
+        let s = state_from(&b, c, &image());
+        CONFIG
+            .iter()
+            .copied()
+            .filter(|a| !s.get(a).equals(b.get(a)))
+            .collect()
+    }
+
+    #[test]
+    fn an_unchanged_container_reads_back_as_configured() {
+        assert_eq!(drift(&inspect()), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn changes_made_by_hand_are_read_back() {
+        let mut c = inspect();
+        c.network_settings = Some(NetworkSettings::default());
+        assert_eq!(drift(&c), vec!["network"], "detached from its network");
+
+        let mut c = inspect();
+        c.network_settings
+            .as_mut()
+            .unwrap()
+            .networks
+            .as_mut()
+            .unwrap()
+            .insert("bridge".into(), EndpointSettings::default());
+        assert_eq!(drift(&c), vec!["network"], "joined another network");
+
+        let mut c = inspect();
+        c.config
+            .as_mut()
+            .unwrap()
+            .env
+            .as_mut()
+            .unwrap()
+            .push("ADDED=x".into());
+        assert_eq!(drift(&c), vec!["sensitive_env"], "env key added by hand");
+        let s = state_from(&base(), &c, &image());
+        assert_eq!(s.get("sensitive_env").string_entries()["ADDED"], "x");
+        assert!(!s.get("env").string_entries().contains_key("ADDED"));
+
+        let mut c = inspect();
+        c.config.as_mut().unwrap().cmd = Some(vec!["serve".into(), "9".into()]);
+        assert_eq!(drift(&c), vec!["command"]);
+
+        let mut c = inspect();
+        let hc = c.host_config.as_mut().unwrap();
+        hc.port_bindings.as_mut().unwrap().insert(
+            "8080/tcp".into(),
+            Some(vec![PortBinding {
+                host_ip: Some("0.0.0.0".into()),
+                host_port: Some("18080".into()),
+            }]),
+        );
+        assert_eq!(drift(&c), vec!["port"], "published on every address");
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().mounts = Some(vec![]);
+        assert_eq!(drift(&c), vec!["mount"]);
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().extra_hosts = None;
+        assert_eq!(drift(&c), vec!["extra_hosts"]);
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().restart_policy = Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        });
+        assert_eq!(drift(&c), vec!["restart"]);
+    }
+
+    #[test]
+    fn the_default_bridge_of_a_container_without_networks_is_not_drift() {
+        let mut b = base();
+        b.set("network", Value::List(vec![]));
+        let mut c = inspect();
+        c.host_config = Some(HostConfig {
+            network_mode: Some("bridge".into()),
+            ..c.host_config.clone().unwrap()
+        });
+        c.network_settings = Some(NetworkSettings {
+            networks: Some([("bridge".to_string(), EndpointSettings::default())].into()),
+            ..Default::default()
+        });
+        let s = state_from(&b, &c, &image());
+        assert!(s.get("network").equals(b.get("network")));
+    }
+
+    #[test]
+    fn moving_keys_between_env_and_sensitive_env_is_not_a_change_of_values() {
+        let mut a = base();
+        let mut b = base();
+        b.set(
+            "env",
+            Value::string_map([("MODE", "blue"), ("TOKEN", "t0k")]),
+        );
+        b.set("sensitive_env", Value::Null);
+        assert!(same_env(&a, &b));
+        b.set(
+            "env",
+            Value::string_map([("MODE", "green"), ("TOKEN", "t0k")]),
+        );
+        assert!(!same_env(&a, &b));
+        // The same key on both sides is not a plain move.
+        a.set(
+            "env",
+            Value::string_map([("MODE", "blue"), ("TOKEN", "t0k")]),
+        );
+        assert!(!same_env(&a, &base()));
+    }
+
+    #[test]
+    fn the_label_names_the_secret_keys_not_their_values() {
+        let cfg = container_config(&base(), "webide_compose_service");
+        let labels = cfg.labels.unwrap();
+        assert_eq!(labels[super::super::SENSITIVE_KEYS_LABEL], "TOKEN");
+        assert!(!labels.values().any(|v| v.contains("t0k")));
     }
 }

@@ -215,9 +215,12 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
             high("container environment changed by hand".into())
         }
         ("compose_service", "image" | "image_id") => high("container image changed".into()),
-        ("compose_service", "ports") => high("published ports changed".into()),
-        ("compose_service", "privileged") if truthy(a) => crit("container made privileged"),
-        ("compose_service", "running" | "state" | "health_status") => {
+        ("compose_service", "port") => high("published ports changed".into()),
+        ("compose_service", "network") => high("container joined or left a network by hand".into()),
+        ("compose_service", "mount" | "command" | "entrypoint" | "extra_hosts") => {
+            high("what the container runs or can reach changed".into())
+        }
+        ("compose_service", "running" | "health_status") => {
             notice("container state changed (stopped or unhealthy)")
         }
         ("compose_network", "internal") if truthy(b) && !truthy(a) => {
@@ -231,4 +234,63 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
 /// the next apply re-creates it, which is an availability matter, not a privilege grant.
 pub fn deleted_severity(_rtype: &str) -> Severity {
     Severity::Notice
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::framework::Provider;
+
+    /// `(types, attributes)` of every match arm of `rule`, read from this file's source, so a
+    /// rule added later is checked too. `_` (any attribute) yields no attribute.
+    fn arms() -> Vec<(Vec<String>, Vec<String>)> {
+        let src = include_str!("rules.rs");
+        let body =
+            &src[src.find("fn rule(").unwrap()..src.find("pub fn deleted_severity").unwrap()];
+        let unquote = |s: &str| -> Vec<String> {
+            s.split('|')
+                .map(|x| x.trim().trim_matches('"').to_string())
+                .filter(|x| x != "_")
+                .collect()
+        };
+        body.lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("(\""))
+            .map(|l| {
+                let inner = &l[1..l.find(')').unwrap()];
+                let (types, attrs) = inner.split_once(',').unwrap();
+                (unquote(types), unquote(attrs))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_rule_names_an_attribute_of_its_resource() {
+        let p = crate::provider::WebideProvider;
+        let schemas: std::collections::HashMap<String, Vec<String>> = p
+            .resources()
+            .iter()
+            .map(|r| {
+                let b = r.schema().block;
+                let names = b.attributes.iter().map(|a| a.name.clone());
+                let blocks = b.blocks.iter().map(|n| n.name.clone());
+                (r.type_name().to_string(), names.chain(blocks).collect())
+            })
+            .collect();
+        let arms = arms();
+        assert!(arms.len() > 20, "parsed the rules: {arms:?}");
+        for (types, attrs) in arms {
+            for t in &types {
+                let full = format!("webide_{t}");
+                let attrs_of = schemas
+                    .get(&full)
+                    .unwrap_or_else(|| panic!("drift rule for {full}: no such resource type"));
+                for a in &attrs {
+                    assert!(
+                        attrs_of.contains(a),
+                        "drift rule for {full}.{a}: the resource has no such attribute"
+                    );
+                }
+            }
+        }
+    }
 }
