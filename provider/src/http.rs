@@ -1045,6 +1045,40 @@ mod tests {
         assert_eq!(redact_credentials("Invalid token é."), "Invalid token é.");
     }
 
+    /// Coder answers a PATCH that changes nothing with 304 Not Modified and no body: a success.
+    #[tokio::test]
+    async fn not_modified_is_success() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            s.write_all(b"HTTP/1.1 304 Not Modified\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        let c = ApiClient::new(
+            "coder",
+            &format!("http://{addr}"),
+            &[],
+            &TlsOptions::default(),
+            crate::framework::StopToken::never(),
+        )
+        .unwrap();
+        let r = c
+            .call(
+                Method::PATCH,
+                "/api/v2/templates/x",
+                &[],
+                Some(&json!({})),
+                true,
+            )
+            .await;
+        assert!(matches!(r, Ok(Json::Null)), "{r:?}");
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy::default();

@@ -100,6 +100,7 @@ impl Resource<Clients> for GroupResource {
             .attr(
                 Attribute::string("display_name")
                     .default("")
+                    .validate(super::names::CoderDisplayName(64))
                     .describe("Display name."),
             )
             .attr(

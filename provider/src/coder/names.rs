@@ -1,8 +1,9 @@
 //! Coder's name rule, checked at validate time: coder/coder v2.15 `codersdk/name.go`
 //! (`UsernameValidRegex` `^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$`, at most 32 characters) behind the
 //! `username`, `template_name` and `group_name` validation tags (`coderd/httpapi/name.go`); a
-//! group may not be called `Everyone`, the group every organization has. Hand-written: a
-//! one-line character rule.
+//! group may not be called `Everyone`, the group every organization has. Display names
+//! (`DisplayNameValid`, at most 64) and a user's real name (`UserRealNameValid`, at most 128)
+//! may not start or end with white space. Hand-written: one-line character rules.
 
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::Validator;
@@ -54,9 +55,51 @@ impl Validator for CoderName {
     }
 }
 
+/// Why `s` is not a valid display name of at most `max` characters, if it is not.
+pub fn display_name_problem(s: &str, max: usize) -> Option<String> {
+    if s.chars().count() > max {
+        return Some(format!("at most {max} characters"));
+    }
+    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return Some("must not start or end with white space".into());
+    }
+    None
+}
+
+/// A Coder display name (templates, groups: 64) or real name (users: 128).
+pub struct CoderDisplayName(pub usize);
+
+impl Validator for CoderDisplayName {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(s) = value.as_str() else { return };
+        if let Some(why) = display_name_problem(s, self.0) {
+            diags.push_attr_error(
+                path.clone(),
+                format!("Invalid value for {path}"),
+                format!("{s:?} is not a valid Coder display name: {why}"),
+            );
+        }
+    }
+    fn description(&self) -> String {
+        format!(
+            "at most {} characters, no white space at either end",
+            self.0
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::name_problem;
+    use super::{display_name_problem, name_problem};
+
+    #[test]
+    fn display_names() {
+        assert_eq!(display_name_problem("Contractor workspace", 64), None);
+        assert_eq!(display_name_problem("", 64), None);
+        assert!(display_name_problem(" x", 64).is_some());
+        assert!(display_name_problem("x ", 64).is_some());
+        assert!(display_name_problem(&"x".repeat(65), 64).is_some());
+    }
 
     #[test]
     fn coder_names() {

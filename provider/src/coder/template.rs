@@ -287,7 +287,7 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
             .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). Its key is random per resource and kept in the resource's private state, so the hash reveals nothing of the `tf_vars` values; a template imported (or created before the key existed) is pushed once to get one."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
-            .attr(Attribute::string("display_name").default("").describe("Display name."))
+            .attr(Attribute::string("display_name").default("").validate(super::names::CoderDisplayName(64)).describe("Display name."))
             .attr(Attribute::string("description").default("").describe("Description."))
             .attr(Attribute::string("icon").default("").describe("Icon URL or path, e.g. `/icon/code.svg`."))
             .attr(Attribute::number("default_ttl_ms").default(0i64).validate(Range { min: 0.0, max: None }).describe("Default workspace autostop (ms); 0 = none."))

@@ -79,7 +79,7 @@ impl Resource<Clients> for UserResource {
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("User id (UUID)."))
             .attr(Attribute::string("username").required().validate(super::names::CoderName { group: false }).describe("Username (changes in place). Import id."))
             .attr(Attribute::string("email").required().requires_replace().validate(Email).describe("E-mail address (cannot change through the API)."))
-            .attr(Attribute::string("name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
+            .attr(Attribute::string("name").default("").validate(super::names::CoderDisplayName(128)).validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))
             .attr(Attribute::string_set("roles").default(Value::string_set(Vec::<String>::new())).validate(OneOf(ROLES)).describe("Site roles: owner, template-admin, user-admin, auditor."))
             .attr(Attribute::bool("suspended").default(false).describe("Suspended users cannot sign in."))

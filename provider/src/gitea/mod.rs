@@ -9,7 +9,7 @@ pub mod repository;
 pub mod team;
 pub mod user;
 
-pub use names::{GiteaName, GiteaRepoName};
+pub use names::{GiteaName, GiteaRepoName, GiteaTeamName};
 
 use std::sync::Arc;
 

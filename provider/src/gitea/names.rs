@@ -3,7 +3,8 @@
 //! (`IsValidUsername`: starts with a letter or digit, then letters, digits, `-`, `_`, `.`; no two
 //! symbols in a row; no symbol at the end), the `MaxSize(40)` binding on user and organization
 //! names (`modules/structs/admin_user.go`, `org.go`), `AlphaDashDot` + `MaxSize(100)` on
-//! repository names (`modules/structs/repo.go`), and the reserved names and patterns of
+//! repository names (`modules/structs/repo.go`), `AlphaDashDot` + `MaxSize(255)` on team names
+//! (`modules/structs/org_team.go`), and the reserved names and patterns of
 //! `models/user/user.go` and `models/repo/repo.go`. Hand-written: a few character checks, no
 //! crate models them.
 
@@ -121,8 +122,33 @@ pub fn repo_name_problem(s: &str) -> Option<String> {
     None
 }
 
+/// Why `s` is not a valid team name, if it is not.
+pub fn team_name_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if s.chars().count() > 255 {
+        return Some("at most 255 characters".into());
+    }
+    s.chars()
+        .find(|c| !c.is_ascii_alphanumeric() && !symbol(*c))
+        .map(|c| format!("{c:?} is not allowed: letters, digits, '-', '_' and '.' only"))
+}
+
 /// A user or organization name.
 pub struct GiteaName;
+
+/// A team name.
+pub struct GiteaTeamName;
+
+impl Validator for GiteaTeamName {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        check(path, value, diags, "team", team_name_problem);
+    }
+    fn description(&self) -> String {
+        "a Gitea team name: letters, digits, `-`, `_`, `.`, at most 255".into()
+    }
+}
 
 /// A repository name.
 pub struct GiteaRepoName;
@@ -191,6 +217,14 @@ mod tests {
             &"a".repeat(41),
         ] {
             assert!(user_name_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn team_names() {
+        assert_eq!(team_name_problem("contractors.v2"), None);
+        for bad in ["", "team one", "a/b", &"t".repeat(256)] {
+            assert!(team_name_problem(bad).is_some(), "{bad}");
         }
     }
 

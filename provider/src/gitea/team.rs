@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use super::{api_error, Client};
-use crate::framework::validators::{NonEmpty, OneOf};
+use crate::framework::validators::OneOf;
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -139,7 +139,7 @@ impl Resource<Clients> for TeamResource {
         )
         .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric team id."))
         .attr(Attribute::string("org").required().requires_replace().describe("Organization name."))
-        .attr(Attribute::string("name").required().validate(crate::framework::validators::NoControlChars).validate(NonEmpty).describe("Team name (unique in the organization). Import id: `org/name`."))
+        .attr(Attribute::string("name").required().validate(super::GiteaTeamName).validate(crate::framework::validators::NoControlChars).describe("Team name (unique in the organization). Import id: `org/name`."))
         .attr(Attribute::string("description").default("").describe("Description."))
         .attr(Attribute::string("permission").default("read").validate(OneOf(&["read", "write", "admin"])).describe("Permission on the team's repositories."))
         .attr(Attribute::string_set("units").default(Value::string_set(DEFAULT_UNITS.iter().copied())).validate(OneOf(UNITS)).describe("Repository units the team may use."))
