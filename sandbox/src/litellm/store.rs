@@ -26,6 +26,11 @@ pub struct State {
     pub deleted_keys: BTreeMap<String, Value>,
     /// Teams by `team_id`.
     pub teams: BTreeMap<String, Value>,
+    /// Users made by `/team/member_add` (`LiteLLM_UserTable` rows) by `user_id`.
+    pub users: BTreeMap<String, Value>,
+    /// Whether the proxy has an enterprise licence (`LITELLM_LICENSE`): tags, guardrails,
+    /// key regeneration, team admins. Off, like a proxy installed from PyPI.
+    pub premium: bool,
 }
 
 struct Inner {
