@@ -66,9 +66,12 @@ impl KeyResource {
 }
 
 /// State from an API row, keeping what the API cannot return (secret, duration).
+/// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]): those the
+/// proxy keeps there itself are left out unless `base` (state or plan) has them.
 fn state_from_api(base: &Value, row: &Json, token: &str) -> Value {
     let mut s = base.clone();
     s.set("id", Value::string(token));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
     mapping::fill(FIELDS, row, &mut s);
     mapping::fill(COMPUTED, row, &mut s);
     s
@@ -189,6 +192,39 @@ impl Resource<Clients> for KeyResource {
             );
         }
         let mut state = plan.clone();
+        if let Some(sent) = body.get("metadata").cloned() {
+            // /key/update replaces metadata: keep what the proxy keeps there itself.
+            let server = client
+                .key_info(&token)
+                .await
+                .map_err(|e| api_error("read", e))?;
+            body.insert(
+                "metadata".into(),
+                super::metadata_to_send(&sent, server.as_ref()),
+            );
+        }
+        // LiteLLM refuses to move a key into a team its user is not a member of
+        // (`validate_key_team_change`, key_management_endpoints.py: 403 "User=... is not a
+        // member of the team"), and checks the user the key has before the update. So the
+        // planned user joins the new team first, and a changed user is set before the team.
+        if let Some(team) = body.get("team_id").and_then(Json::as_str).map(str::to_owned) {
+            if let Some(user) = plan.get("user_id").as_str() {
+                client
+                    .add_team_member(&team, user)
+                    .await
+                    .map_err(|e| api_error("add the key's user to its new team for", e))?;
+            }
+            if body.contains_key("user_id") {
+                let mut first = body.clone();
+                first.remove("team_id");
+                first.insert("key".into(), Json::String(token.clone()));
+                client
+                    .update_key(&Json::Object(first))
+                    .await
+                    .map_err(|e| api_error("update", e))?;
+                body = [("team_id".to_string(), Json::String(team))].into_iter().collect();
+            }
+        }
         if !body.is_empty() {
             body.insert("key".into(), Json::String(token.clone()));
             client

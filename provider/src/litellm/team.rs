@@ -6,8 +6,8 @@ use serde_json::{Map, Value as Json};
 use super::key::limit_attributes;
 use crate::framework::mapping::{self, field, Field, Kind};
 use crate::framework::validators::NonEmpty;
-use crate::framework::{ApplyError, ApplyResult, Resource};
-use crate::protocol::diagnostics::Diagnostics;
+use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
 use crate::provider::Clients;
@@ -26,9 +26,11 @@ const FIELDS: &[Field] = &[
 
 pub struct TeamResource;
 
+/// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]).
 fn state_from_api(base: &Value, row: &Json, id: &str) -> Value {
     let mut s = base.clone();
     s.set("id", Value::string(id));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
     mapping::fill(FIELDS, row, &mut s);
     s
 }
@@ -79,6 +81,36 @@ impl Resource<Clients> for TeamResource {
         Schema::new(0, limit_attributes(block, false))
     }
 
+    /// LiteLLM accepts any number of teams with one alias (keys refuse it), so two teams of one
+    /// configuration with the same alias would silently make two teams: refused at plan when
+    /// this team is new or takes the alias, a warning when both already exist. Counted per
+    /// run (a configure starts one); aliases not known yet are not counted.
+    async fn modify_plan(
+        &self,
+        data: Option<&Clients>,
+        ctx: &mut PlanContext<'_>,
+    ) -> Result<(), Diagnostics> {
+        let Some(alias) = ctx.planned.get("team_alias").as_str().map(str::to_owned) else {
+            return Ok(());
+        };
+        let Some(client) = data.and_then(|d| d.litellm.get().ok()) else {
+            return Ok(());
+        };
+        if client.plan_team_alias(&alias) == 0 {
+            return Ok(());
+        }
+        let summary = "Duplicate LiteLLM team alias";
+        let detail = format!(
+            "another webide_litellm_team in this configuration has team_alias {alias:?}; LiteLLM \
+             would keep two teams under one name. Give each team its own alias."
+        );
+        if ctx.is_create() || ctx.changed("team_alias") {
+            return Err(Diagnostics::attr_error(AttrPath::root("team_alias"), summary, detail));
+        }
+        ctx.diags.push_warning(summary, detail);
+        Ok(())
+    }
+
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let client = data.litellm.get()?;
         let mut body: Map<String, Json> = mapping::body(FIELDS, plan);
@@ -121,6 +153,17 @@ impl Resource<Clients> for TeamResource {
         let client = data.litellm.get()?;
         let id = prior.get("id").as_str().unwrap_or_default().to_string();
         let mut body = mapping::changes(FIELDS, prior, plan);
+        if let Some(sent) = body.get("metadata").cloned() {
+            // /team/update replaces metadata: keep what the proxy keeps there itself.
+            let server = client
+                .team_info(&id)
+                .await
+                .map_err(|e| api_error("read", e))?;
+            body.insert(
+                "metadata".into(),
+                super::metadata_to_send(&sent, server.as_ref()),
+            );
+        }
         if !body.is_empty() {
             body.insert("team_id".into(), Json::String(id.clone()));
             client
