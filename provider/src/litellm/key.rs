@@ -115,9 +115,9 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("key_name").computed().use_state_for_unknown().describe("Abbreviated key LiteLLM shows (`sk-...abcd`)."))
         .attr(Attribute::string("key_alias").optional().describe("Human name; unique across all keys.").validate(NonEmpty))
         .attr(Attribute::string_list("models").default(Value::List(vec![])).describe("Models the key may use; empty = all."))
-        .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place."))
+        .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place. Entries LiteLLM keeps in metadata itself (per-model limits, `tags`, `temp_budget_*`, ...) are not shown unless set here, and are kept when this map changes."))
         .attr(Attribute::string("user_id").optional().describe("Owning LiteLLM user."))
-        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`)."))
+        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`). LiteLLM moves a key only into a team its user belongs to, so on a team change the provider first adds `user_id` to the new team as a member."))
         .attr(Attribute::string("duration").optional().describe("Lifetime from creation (or from the last change of this value), e.g. `30d`; null = never expires.").validate(Duration))
         .attr(Attribute::string("expires").computed().use_state_for_unknown().describe("Expiry time (RFC 3339) or null."))
         .attr(Attribute::bool("blocked").default(false).describe("A blocked key is refused by the proxy."));

@@ -60,7 +60,7 @@ impl Resource<Clients> for TeamResource {
                 .attr(
                     Attribute::string("team_alias")
                         .required()
-                        .describe("Team name.")
+                        .describe("Team name. LiteLLM accepts several teams with one alias; two teams of one configuration with the same alias are refused at plan.")
                         .validate(NonEmpty),
                 )
                 .attr(
@@ -71,7 +71,7 @@ impl Resource<Clients> for TeamResource {
                 .attr(
                     Attribute::string_map("metadata")
                         .default(Value::Map(Default::default()))
-                        .describe("Free-form metadata."),
+                        .describe("Free-form metadata. Entries LiteLLM keeps in metadata itself (per-member budget id, per-model limits, ...) are not shown unless set here, and are kept when this map changes."),
                 )
                 .attr(
                     Attribute::bool("blocked")
