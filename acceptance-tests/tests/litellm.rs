@@ -343,7 +343,10 @@ async fn litellm_real_proxy_rules() -> Result<()> {
     )
     .await?;
     let row = store.key(&token).context("key")?;
-    ensure!(row["metadata"]["model_rpm_limit"] == json!({"gpt-4o": 5}), "{row}");
+    ensure!(
+        row["metadata"]["model_rpm_limit"] == json!({"gpt-4o": 5}),
+        "{row}"
+    );
     wd.plan()
         .await?
         .assert_empty()

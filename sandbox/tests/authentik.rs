@@ -37,7 +37,9 @@ impl Ak<'_> {
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 #[tokio::test]
@@ -57,7 +59,9 @@ async fn users_and_groups_embed_partial_objects() {
         .await;
     let uid = u["uid"].as_str().unwrap();
     assert!(is_sha256_hex(uid), "uid is a sha256 hex string: {uid}");
-    let admin = ak.ok(Method::GET, "/core/users/?username=akadmin", None).await;
+    let admin = ak
+        .ok(Method::GET, "/core/users/?username=akadmin", None)
+        .await;
     assert_ne!(admin["results"][0]["uid"], u["uid"], "uids differ per user");
     // PartialGroup: pk, num_pk (first five digits of the uuid as an integer), name.
     let pg = &u["groups_obj"][0];
@@ -68,7 +72,9 @@ async fn users_and_groups_embed_partial_objects() {
     assert_eq!(pg["name"], "devs");
     assert_eq!(g["num_pk"], json!(expected));
     // PartialUser: pk, username, name, uid.
-    let g = ak.ok(Method::GET, &format!("/core/groups/{gpk}/"), None).await;
+    let g = ak
+        .ok(Method::GET, &format!("/core/groups/{gpk}/"), None)
+        .await;
     let pu = &g["users_obj"][0];
     assert_eq!(pu["uid"], u["uid"], "{pu}");
     assert_eq!(pu["username"], "ann");
@@ -77,18 +83,26 @@ async fn users_and_groups_embed_partial_objects() {
     assert_eq!(g["children_obj"], Value::Null);
     assert_eq!(g["parents_obj"], Value::Null);
     let g2 = ak
-        .ok(Method::GET, &format!("/core/groups/{gpk}/?include_users=false&include_children=true"), None)
+        .ok(
+            Method::GET,
+            &format!("/core/groups/{gpk}/?include_users=false&include_children=true"),
+            None,
+        )
         .await;
     assert_eq!(g2["users_obj"], Value::Null);
     assert_eq!(g2["users"], json!([u["pk"]]), "the pk list stays");
     assert_eq!(g2["children_obj"], json!([]));
-    let list = ak.ok(Method::GET, "/core/groups/?include_users=false", None).await;
+    let list = ak
+        .ok(Method::GET, "/core/groups/?include_users=false", None)
+        .await;
     assert!(list["results"]
         .as_array()
         .unwrap()
         .iter()
         .all(|g| g["users_obj"].is_null()));
-    let users = ak.ok(Method::GET, "/core/users/?include_groups=false", None).await;
+    let users = ak
+        .ok(Method::GET, "/core/users/?include_groups=false", None)
+        .await;
     assert!(users["results"][0]["groups_obj"].is_null());
     s.sb.shutdown().await;
 }
@@ -102,17 +116,29 @@ async fn group_membership_actions_answer_204() {
         .await;
     let gpk = g["pk"].as_str().unwrap();
     let u = ak
-        .ok(Method::POST, "/core/users/", Some(json!({"username": "bob", "name": "Bob"})))
+        .ok(
+            Method::POST,
+            "/core/users/",
+            Some(json!({"username": "bob", "name": "Bob"})),
+        )
         .await;
     let add = format!("/core/groups/{gpk}/add_user/");
     assert_eq!(
-        ak.call(Method::POST, &add, Some(json!({"pk": u["pk"]}))).await,
+        ak.call(Method::POST, &add, Some(json!({"pk": u["pk"]})))
+            .await,
         (204, Value::Null)
     );
-    let g = ak.ok(Method::GET, &format!("/core/groups/{gpk}/"), None).await;
+    let g = ak
+        .ok(Method::GET, &format!("/core/groups/{gpk}/"), None)
+        .await;
     assert_eq!(g["users"], json!([u["pk"]]));
     // Adding twice is harmless (a set).
-    assert_eq!(ak.call(Method::POST, &add, Some(json!({"pk": u["pk"]}))).await.0, 204);
+    assert_eq!(
+        ak.call(Method::POST, &add, Some(json!({"pk": u["pk"]})))
+            .await
+            .0,
+        204
+    );
     let (status, body) = ak.call(Method::POST, &add, Some(json!({"pk": 9999}))).await;
     assert_eq!((status, body), (404, json!({"detail": "Not found."})));
     let (status, body) = ak.call(Method::POST, &add, Some(json!({}))).await;
@@ -128,10 +154,13 @@ async fn group_membership_actions_answer_204() {
     assert_eq!(status, 404);
     let remove = format!("/core/groups/{gpk}/remove_user/");
     assert_eq!(
-        ak.call(Method::POST, &remove, Some(json!({"pk": u["pk"]}))).await,
+        ak.call(Method::POST, &remove, Some(json!({"pk": u["pk"]})))
+            .await,
         (204, Value::Null)
     );
-    let g = ak.ok(Method::GET, &format!("/core/groups/{gpk}/"), None).await;
+    let g = ak
+        .ok(Method::GET, &format!("/core/groups/{gpk}/"), None)
+        .await;
     assert_eq!(g["users"], json!([]));
     s.sb.shutdown().await;
 }
@@ -141,7 +170,11 @@ async fn applications_embed_the_generic_provider() {
     let s = start().await;
     let ak = Ak { s: &s };
     let flow = ak
-        .ok(Method::GET, "/flows/instances/default-provider-invalidation-flow/", None)
+        .ok(
+            Method::GET,
+            "/flows/instances/default-provider-invalidation-flow/",
+            None,
+        )
         .await;
     let p = ak
         .ok(
@@ -160,10 +193,19 @@ async fn applications_embed_the_generic_provider() {
         )
         .await;
     let po = app["provider_obj"].as_object().unwrap();
-    for f in ["client_id", "client_secret", "redirect_uris", "signing_key", "sub_mode"] {
+    for f in [
+        "client_id",
+        "client_secret",
+        "redirect_uris",
+        "signing_key",
+        "sub_mode",
+    ] {
         assert!(!po.contains_key(f), "provider_obj has OAuth2 field {f}");
     }
-    assert!(!app.to_string().contains(&secret), "the client secret is not embedded");
+    assert!(
+        !app.to_string().contains(&secret),
+        "the client secret is not embedded"
+    );
     assert_eq!(po["name"], "coder");
     assert_eq!(po["assigned_application_slug"], "coder");
     assert_eq!(po["component"], "ak-provider-oauth2-form");

@@ -32,24 +32,41 @@ async fn metadata_backed_fields_move_into_metadata() {
         json!({"owner": "ann", "model_rpm_limit": {"gpt-4o": 5}, "model_tpm_limit": {"gpt-4o": 500},
                "rpm_limit_type": "guaranteed_throughput", "enforced_params": ["user"]})
     );
-    for col in ["model_rpm_limit", "model_tpm_limit", "rpm_limit_type", "enforced_params"] {
+    for col in [
+        "model_rpm_limit",
+        "model_tpm_limit",
+        "rpm_limit_type",
+        "enforced_params",
+    ] {
         assert!(i.get(col).is_none(), "{col} is not a column: {i}");
     }
     // Update: a metadata-backed field is merged into the stored metadata...
     let (st, u) = s
-        .post("/key/update", json!({"key": token, "model_rpm_limit": {"gpt-4o": 9}}))
+        .post(
+            "/key/update",
+            json!({"key": token, "model_rpm_limit": {"gpt-4o": 9}}),
+        )
         .await;
     assert_eq!(st, 200, "{u}");
     let (_, info) = s.get(&format!("/key/info?key={token}")).await;
     assert_eq!(info["info"]["metadata"]["owner"], "ann");
-    assert_eq!(info["info"]["metadata"]["model_rpm_limit"], json!({"gpt-4o": 9}));
+    assert_eq!(
+        info["info"]["metadata"]["model_rpm_limit"],
+        json!({"gpt-4o": 9})
+    );
     // ...and on top of metadata sent in the same request, which replaces the rest.
     let (st, _) = s
-        .post("/key/update", json!({"key": token, "metadata": {"x": "1"}, "tpm_limit_type": "dynamic"}))
+        .post(
+            "/key/update",
+            json!({"key": token, "metadata": {"x": "1"}, "tpm_limit_type": "dynamic"}),
+        )
         .await;
     assert_eq!(st, 200);
     let (_, info) = s.get(&format!("/key/info?key={token}")).await;
-    assert_eq!(info["info"]["metadata"], json!({"x": "1", "tpm_limit_type": "dynamic"}));
+    assert_eq!(
+        info["info"]["metadata"],
+        json!({"x": "1", "tpm_limit_type": "dynamic"})
+    );
     s.sb.shutdown().await;
 }
 
@@ -76,12 +93,18 @@ async fn columns_come_back_with_their_prisma_defaults() {
         "models": [], "blocked": false, "spend": 0.0, "allow_team_guardrail_config": false});
     has(&team, &want);
     let (st, info) = s
-        .get(&format!("/team/info?team_id={}", team["team_id"].as_str().unwrap()))
+        .get(&format!(
+            "/team/info?team_id={}",
+            team["team_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(st, 200);
     has(&info["team_info"], &want);
     // A proxy admin's edit access is a tagged object (`TeamEditUnrestricted`), not a boolean.
-    assert_eq!(info["team_info"]["caller_edit_access"], json!({"kind": "unrestricted"}));
+    assert_eq!(
+        info["team_info"]["caller_edit_access"],
+        json!({"kind": "unrestricted"})
+    );
     s.sb.shutdown().await;
 }
 
@@ -98,7 +121,12 @@ async fn enterprise_features_need_a_licence() {
     assert_eq!(e["error"]["type"], "internal_server_error");
     // Falsy values pass (`if value:` in set_object_metadata_field).
     s.generate(json!({"tags": []})).await;
-    let (st, e) = s.post("/team/new", json!({"team_alias": "g", "guardrails": ["pii"]})).await;
+    let (st, e) = s
+        .post(
+            "/team/new",
+            json!({"team_alias": "g", "guardrails": ["pii"]}),
+        )
+        .await;
     assert_eq!(st, 403, "{e}");
     let k = s.generate(json!({"key_alias": "rot"})).await;
     let key = k["key"].as_str().unwrap();
@@ -116,7 +144,10 @@ async fn enterprise_features_need_a_licence() {
         .await;
     assert_eq!(info["info"]["metadata"]["tags"], json!(["ci"]));
     let (st, r) = s
-        .post(&format!("/key/{key}/regenerate"), json!({"max_budget": 3.0}))
+        .post(
+            &format!("/key/{key}/regenerate"),
+            json!({"max_budget": 3.0}),
+        )
         .await;
     assert_eq!(st, 200, "{r}");
     let new_key = r["key"].as_str().unwrap();
@@ -129,7 +160,9 @@ async fn enterprise_features_need_a_licence() {
     let (st, info) = s.get(&format!("/key/info?key={new_key}")).await;
     assert_eq!(st, 200);
     assert_eq!(info["info"]["key_alias"], "rot");
-    let (st, _) = s.post("/key/sk-unknown-key-0000/regenerate", json!({})).await;
+    let (st, _) = s
+        .post("/key/sk-unknown-key-0000/regenerate", json!({}))
+        .await;
     assert_eq!(st, 404);
     s.sb.shutdown().await;
 }
@@ -139,10 +172,11 @@ async fn a_key_moves_only_into_a_team_its_user_belongs_to() {
     let s = start().await;
     let (_, a) = s.post("/team/new", json!({"team_alias": "a"})).await;
     let (_, b) = s.post("/team/new", json!({"team_alias": "b"})).await;
-    let (a, b) = (a["team_id"].as_str().unwrap(), b["team_id"].as_str().unwrap());
-    let k = s
-        .generate(json!({"user_id": "ann", "team_id": a}))
-        .await;
+    let (a, b) = (
+        a["team_id"].as_str().unwrap(),
+        b["team_id"].as_str().unwrap(),
+    );
+    let k = s.generate(json!({"user_id": "ann", "team_id": a})).await;
     let token = k["token"].as_str().unwrap();
     let (st, e) = s
         .post("/key/update", json!({"key": token, "team_id": b}))
@@ -157,22 +191,40 @@ async fn a_key_moves_only_into_a_team_its_user_belongs_to() {
     assert_eq!(info["info"]["team_id"], a, "nothing changed");
     // Team admins need a licence; plain members do not.
     let (st, e) = s
-        .post("/team/member_add", json!({"team_id": b, "member": {"role": "admin", "user_id": "ann"}}))
+        .post(
+            "/team/member_add",
+            json!({"team_id": b, "member": {"role": "admin", "user_id": "ann"}}),
+        )
         .await;
     assert_eq!(st, 400, "{e}");
     let (st, added) = s
-        .post("/team/member_add", json!({"team_id": b, "member": {"role": "user", "user_id": "ann"}}))
+        .post(
+            "/team/member_add",
+            json!({"team_id": b, "member": {"role": "user", "user_id": "ann"}}),
+        )
         .await;
     assert_eq!(st, 200, "{added}");
-    assert_eq!(added["members_with_roles"], json!([{"user_id": "ann", "user_email": null, "role": "user"}]));
+    assert_eq!(
+        added["members_with_roles"],
+        json!([{"user_id": "ann", "user_email": null, "role": "user"}])
+    );
     assert_eq!(added["updated_users"][0]["user_id"], "ann");
     assert_eq!(added["updated_team_memberships"][0]["team_id"], b);
     let (st, e) = s
-        .post("/team/member_add", json!({"team_id": b, "member": {"role": "user", "user_id": "ann"}}))
+        .post(
+            "/team/member_add",
+            json!({"team_id": b, "member": {"role": "user", "user_id": "ann"}}),
+        )
         .await;
-    assert_eq!((st, e["error"]["type"].clone()), (400, json!("team_member_already_in_team")));
+    assert_eq!(
+        (st, e["error"]["type"].clone()),
+        (400, json!("team_member_already_in_team"))
+    );
     let (st, e) = s
-        .post("/team/member_add", json!({"team_id": "nope", "member": {"role": "user", "user_id": "x"}}))
+        .post(
+            "/team/member_add",
+            json!({"team_id": "nope", "member": {"role": "user", "user_id": "x"}}),
+        )
         .await;
     assert_eq!(st, 404, "{e}");
     let (st, u) = s

@@ -207,7 +207,11 @@ impl Resource<Clients> for KeyResource {
         // (`validate_key_team_change`, key_management_endpoints.py: 403 "User=... is not a
         // member of the team"), and checks the user the key has before the update. So the
         // planned user joins the new team first, and a changed user is set before the team.
-        if let Some(team) = body.get("team_id").and_then(Json::as_str).map(str::to_owned) {
+        if let Some(team) = body
+            .get("team_id")
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+        {
             if let Some(user) = plan.get("user_id").as_str() {
                 client
                     .add_team_member(&team, user)
@@ -222,7 +226,9 @@ impl Resource<Clients> for KeyResource {
                     .update_key(&Json::Object(first))
                     .await
                     .map_err(|e| api_error("update", e))?;
-                body = [("team_id".to_string(), Json::String(team))].into_iter().collect();
+                body = [("team_id".to_string(), Json::String(team))]
+                    .into_iter()
+                    .collect();
             }
         }
         if !body.is_empty() {

@@ -31,15 +31,37 @@ pub struct Client {
 /// configuration sets them) and updates send them back unchanged, so nothing set through the
 /// proxy's own fields is lost or shown as drift.
 pub const PROXY_METADATA_KEYS: &[&str] = &[
-    "model_rpm_limit", "model_tpm_limit", "model_itpm_limit", "model_otpm_limit",
-    "default_estimated_output_tokens", "default_estimated_output_tokens_per_model",
-    "mcp_rpm_limit", "tag_rpm_limit", "rpm_limit_type", "tpm_limit_type", "enforced_params",
-    "temp_budget_increase", "temp_budget_expiry", "allowed_vector_store_indexes",
-    "enforced_batch_output_expires_after", "enforced_file_expires_after",
-    "throttle_on_budget_exceeded", "enable_prompt_caching", "end_user_budget_id",
-    "disable_global_guardrails", "guardrails", "policies", "tags", "team_member_key_duration",
-    "prompts", "logging", "secret_manager_settings", "allowed_passthrough_routes",
-    "denied_passthrough_routes", "team_member_budget_id", "service_account_id",
+    "model_rpm_limit",
+    "model_tpm_limit",
+    "model_itpm_limit",
+    "model_otpm_limit",
+    "default_estimated_output_tokens",
+    "default_estimated_output_tokens_per_model",
+    "mcp_rpm_limit",
+    "tag_rpm_limit",
+    "rpm_limit_type",
+    "tpm_limit_type",
+    "enforced_params",
+    "temp_budget_increase",
+    "temp_budget_expiry",
+    "allowed_vector_store_indexes",
+    "enforced_batch_output_expires_after",
+    "enforced_file_expires_after",
+    "throttle_on_budget_exceeded",
+    "enable_prompt_caching",
+    "end_user_budget_id",
+    "disable_global_guardrails",
+    "guardrails",
+    "policies",
+    "tags",
+    "team_member_key_duration",
+    "prompts",
+    "logging",
+    "secret_manager_settings",
+    "allowed_passthrough_routes",
+    "denied_passthrough_routes",
+    "team_member_budget_id",
+    "service_account_id",
 ];
 
 /// The API row with `metadata` reduced to what the user manages: proxy-kept keys are dropped
@@ -81,7 +103,8 @@ fn scrub(e: ApiError) -> ApiError {
     fn clean(s: &str) -> String {
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
-        let markers: [(&str, fn(char) -> bool); 2] = [
+        type Stop = fn(char) -> bool;
+        let markers: [(&str, Stop); 2] = [
             ("Received API Key = ", |c| c == ',' || c.is_whitespace()),
             ("Key Hash (Token) =", |c| !c.is_ascii_hexdigit()),
         ];
@@ -98,13 +121,27 @@ fn scrub(e: ApiError) -> ApiError {
         out
     }
     match e {
-        ApiError::Status { service, method, path, status, message, mut body } => {
+        ApiError::Status {
+            service,
+            method,
+            path,
+            status,
+            message,
+            mut body,
+        } => {
             if let Some(m) = body.pointer_mut("/error/message") {
                 if let Some(text) = m.as_str() {
                     *m = Json::String(clean(text));
                 }
             }
-            ApiError::Status { service, method, path, status, message: clean(&message), body }
+            ApiError::Status {
+                service,
+                method,
+                path,
+                status,
+                message: clean(&message),
+                body,
+            }
         }
         other => other,
     }
@@ -178,7 +215,9 @@ impl Client {
         {
             Ok(_) => Ok(()),
             Err(e)
-                if e.body().and_then(|b| b.pointer("/error/type")).and_then(Json::as_str)
+                if e.body()
+                    .and_then(|b| b.pointer("/error/type"))
+                    .and_then(Json::as_str)
                     == Some("team_member_already_in_team") =>
             {
                 Ok(())
@@ -199,7 +238,8 @@ impl Client {
 
     /// GET /key/info; `None` when the key does not exist.
     pub async fn key_info(&self, key_or_token: &str) -> Result<Option<Json>, ApiError> {
-        match self.get("/key/info", &[("key", key_or_token.to_string())])
+        match self
+            .get("/key/info", &[("key", key_or_token.to_string())])
             .await
         {
             Ok(j) => Ok(Some(j.get("info").cloned().unwrap_or(j))),
@@ -216,7 +256,8 @@ impl Client {
 
     /// POST /key/delete; a key already gone is not an error.
     pub async fn delete_key(&self, token: &str) -> Result<(), ApiError> {
-        match self.call(
+        match self
+            .call(
                 Method::POST,
                 "/key/delete",
                 &[],
@@ -233,7 +274,8 @@ impl Client {
 
     /// Keys with this alias (tokens), via /key/list.
     pub async fn keys_with_alias(&self, alias: &str) -> Result<Vec<String>, ApiError> {
-        let j = self.get(
+        let j = self
+            .get(
                 "/key/list",
                 &[("key_alias", alias.to_string()), ("size", "100".into())],
             )
@@ -260,7 +302,8 @@ impl Client {
 
     /// GET /team/info; `None` when the team does not exist.
     pub async fn team_info(&self, team_id: &str) -> Result<Option<Json>, ApiError> {
-        match self.get("/team/info", &[("team_id", team_id.to_string())])
+        match self
+            .get("/team/info", &[("team_id", team_id.to_string())])
             .await
         {
             Ok(j) => Ok(Some(j.get("team_info").cloned().unwrap_or(j))),
@@ -275,7 +318,8 @@ impl Client {
     }
 
     pub async fn delete_team(&self, team_id: &str) -> Result<(), ApiError> {
-        match self.call(
+        match self
+            .call(
                 Method::POST,
                 "/team/delete",
                 &[],
@@ -320,7 +364,10 @@ mod tests {
         let row = serde_json::json!({"metadata": {"owner": "ann", "model_rpm_limit": {"m": 5}, "tags": ["x"]}});
         let known = Value::string_map([("tags", "[\"x\"]")]);
         let view = super::user_metadata_view(&row, &known);
-        assert_eq!(view["metadata"], serde_json::json!({"owner": "ann", "tags": ["x"]}));
+        assert_eq!(
+            view["metadata"],
+            serde_json::json!({"owner": "ann", "tags": ["x"]})
+        );
         let sent = super::metadata_to_send(&serde_json::json!({"owner": "bob"}), Some(&row));
         assert_eq!(
             sent,

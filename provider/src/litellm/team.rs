@@ -105,7 +105,11 @@ impl Resource<Clients> for TeamResource {
              would keep two teams under one name. Give each team its own alias."
         );
         if ctx.is_create() || ctx.changed("team_alias") {
-            return Err(Diagnostics::attr_error(AttrPath::root("team_alias"), summary, detail));
+            return Err(Diagnostics::attr_error(
+                AttrPath::root("team_alias"),
+                summary,
+                detail,
+            ));
         }
         ctx.diags.push_warning(summary, detail);
         Ok(())

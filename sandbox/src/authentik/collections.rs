@@ -481,7 +481,12 @@ const INSTALL_ID: &str = "7e6c6f1a-5b1d-4c55-9d0e-5a4e0b5e2f10";
 pub(crate) fn num_pk(pk: &Value) -> i64 {
     pk.as_str()
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
-        .and_then(|u| u.as_u128().to_string().get(..5).and_then(|d| d.parse().ok()))
+        .and_then(|u| {
+            u.as_u128()
+                .to_string()
+                .get(..5)
+                .and_then(|d| d.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -513,10 +518,20 @@ fn related_group(g: &Value) -> Value {
 /// Fields of the generic `Provider` serializer (authentik/core/api/providers.py), which is what
 /// an application embeds as `provider_obj`: no protocol fields (no client id or secret).
 const PROVIDER_FIELDS: &[&str] = &[
-    "pk", "name", "authentication_flow", "authorization_flow", "invalidation_flow",
-    "property_mappings", "component", "assigned_application_slug", "assigned_application_name",
-    "assigned_backchannel_application_slug", "assigned_backchannel_application_name",
-    "verbose_name", "verbose_name_plural", "meta_model_name",
+    "pk",
+    "name",
+    "authentication_flow",
+    "authorization_flow",
+    "invalidation_flow",
+    "property_mappings",
+    "component",
+    "assigned_application_slug",
+    "assigned_application_name",
+    "assigned_backchannel_application_slug",
+    "assigned_backchannel_application_name",
+    "verbose_name",
+    "verbose_name_plural",
+    "meta_model_name",
 ];
 
 /// The `include_*` query switches of the user and group endpoints (`include_users`,
@@ -818,7 +833,7 @@ pub(crate) async fn list(AxState(a): AxState<Arc<Authentik>>, req: Request) -> R
     Json(json!({
         "pagination": {
             "next": if page < pages { page + 1 } else { 0 },
-            "previous": if page > 1 { page - 1 } else { 0 },
+            "previous": page.saturating_sub(1),
             "count": count, "current": page, "total_pages": pages,
             "start_index": start, "end_index": start + results.len().saturating_sub(1).min(count),
         },

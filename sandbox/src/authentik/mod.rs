@@ -241,7 +241,10 @@ async fn group_member(
                     .collect(),
             )
         }
-        Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+        Some(v) => match v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(pk) => pk,
             None => {
                 return field_errors(
@@ -254,7 +257,10 @@ async fn group_member(
     };
     let res = a.commit(|st| {
         let Some(gpk) = st.get(Kind::Groups, &group).map(|g| g["pk"].clone()) else {
-            return Err(detail(StatusCode::NOT_FOUND, "No Group matches the given query."));
+            return Err(detail(
+                StatusCode::NOT_FOUND,
+                "No Group matches the given query.",
+            ));
         };
         let Some(u) = st.table(Kind::Users).get_mut(&user.to_string()) else {
             return Err(detail(StatusCode::NOT_FOUND, "Not found."));

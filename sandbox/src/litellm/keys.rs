@@ -30,15 +30,55 @@ const MIN_KEY_LEN: usize = 16;
 /// Request fields outside this list are not stored as columns: metadata-backed fields go into
 /// `metadata`, `soft_budget` into the budget row, `key`/`duration`/`send_invite_email` nowhere.
 const COLUMNS: &[&str] = &[
-    "token", "key_name", "key_alias", "soft_budget_cooldown", "spend", "total_spend", "expires",
-    "models", "aliases", "config", "router_settings", "user_id", "team_id", "agent_id",
-    "project_id", "permissions", "max_parallel_requests", "metadata", "blocked", "tpm_limit",
-    "rpm_limit", "tpd_limit", "max_budget", "budget_duration", "budget_reset_at",
-    "allowed_cache_controls", "allowed_routes", "key_type", "policies", "access_group_ids",
-    "model_spend", "model_max_budget", "budget_fallbacks", "budget_id", "organization_id",
-    "object_permission_id", "created_at", "created_by", "updated_at", "updated_by",
-    "settings_updated_at", "last_active", "rotation_count", "auto_rotate", "rotation_interval",
-    "last_rotation_at", "key_rotation_at", "budget_limits", "litellm_budget_table",
+    "token",
+    "key_name",
+    "key_alias",
+    "soft_budget_cooldown",
+    "spend",
+    "total_spend",
+    "expires",
+    "models",
+    "aliases",
+    "config",
+    "router_settings",
+    "user_id",
+    "team_id",
+    "agent_id",
+    "project_id",
+    "permissions",
+    "max_parallel_requests",
+    "metadata",
+    "blocked",
+    "tpm_limit",
+    "rpm_limit",
+    "tpd_limit",
+    "max_budget",
+    "budget_duration",
+    "budget_reset_at",
+    "allowed_cache_controls",
+    "allowed_routes",
+    "key_type",
+    "policies",
+    "access_group_ids",
+    "model_spend",
+    "model_max_budget",
+    "budget_fallbacks",
+    "budget_id",
+    "organization_id",
+    "object_permission_id",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "settings_updated_at",
+    "last_active",
+    "rotation_count",
+    "auto_rotate",
+    "rotation_interval",
+    "last_rotation_at",
+    "key_rotation_at",
+    "budget_limits",
+    "litellm_budget_table",
     "object_permission",
 ];
 
@@ -46,7 +86,10 @@ const COLUMNS: &[&str] = &[
 /// for a list column (Prisma lists are never null).
 fn column_default(name: &str) -> Value {
     match name {
-        "models" | "allowed_cache_controls" | "allowed_routes" | "policies"
+        "models"
+        | "allowed_cache_controls"
+        | "allowed_routes"
+        | "policies"
         | "access_group_ids" => json!([]),
         "metadata" | "aliases" | "config" | "permissions" | "model_max_budget" | "model_spend"
         | "budget_fallbacks" | "router_settings" => json!({}),
@@ -245,7 +288,10 @@ pub(super) async fn generate(
         let base = f.remove("metadata").unwrap_or(Value::Null);
         let metadata = super::move_to_metadata(&mut f, &base, db.premium, Kind::Internal)?;
         let mut row = new_row();
-        for (name, v) in f.iter().filter(|(n, v)| !v.is_null() && COLUMNS.contains(&n.as_str())) {
+        for (name, v) in f
+            .iter()
+            .filter(|(n, v)| !v.is_null() && COLUMNS.contains(&n.as_str()))
+        {
             row.insert(name.clone(), v.clone());
         }
         row.insert("metadata".into(), metadata);
@@ -253,7 +299,10 @@ pub(super) async fn generate(
             set_soft_budget(&mut row, soft);
         }
         if let Some(perm) = f.get("object_permission").filter(|v| !v.is_null()) {
-            row.insert("object_permission_id".into(), uuid::Uuid::new_v4().to_string().into());
+            row.insert(
+                "object_permission_id".into(),
+                uuid::Uuid::new_v4().to_string().into(),
+            );
             row.insert("object_permission".into(), perm.clone());
         }
         let expires = str_of(&f, "duration")
@@ -412,37 +461,61 @@ pub(super) async fn regenerate(
     path: Option<axum::extract::Path<String>>,
     bytes: Bytes,
 ) -> Res {
-    let body = if bytes.is_empty() { json!({}) } else { body(&bytes)? };
+    let body = if bytes.is_empty() {
+        json!({})
+    } else {
+        body(&bytes)?
+    };
     lite.authenticate(&headers, "/key/regenerate")?;
     let extra: &[(&str, fields::Ty)] = &[
         ("new_key", fields::Ty::Str),
         ("new_master_key", fields::Ty::Str),
         ("grace_period", fields::Ty::Str),
     ];
-    let f = fields::validate(&body, &[KEY_SHARED, KEY_GENERATE, extra]).map_err(ApiError::Validation)?;
+    let f = fields::validate(&body, &[KEY_SHARED, KEY_GENERATE, extra])
+        .map_err(ApiError::Validation)?;
     let target = str_of(&f, "key")
         .map(str::to_owned)
         .or(path.map(|p| p.0))
         .unwrap_or_default();
     if !lite.store.read(|db| db.premium) {
         if target == lite.master_key && f.get("new_master_key").is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::http_error(Kind::Internal, 400, "master key rotation is not simulated"));
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                400,
+                "master key rotation is not simulated",
+            ));
         }
         return Err(ApiError::exception(
             Kind::Internal,
-            format!("Regenerating Virtual Keys is an Enterprise feature, {}", super::NOT_PREMIUM),
+            format!(
+                "Regenerating Virtual Keys is an Enterprise feature, {}",
+                super::NOT_PREMIUM
+            ),
         ));
     }
     if target.is_empty() {
-        return Err(ApiError::http_error(Kind::Internal, 400, "No key passed in."));
+        return Err(ApiError::http_error(
+            Kind::Internal,
+            400,
+            "No key passed in.",
+        ));
     }
     check_numbers(&f, Kind::Internal)?;
     let new_key = str_of(&f, "new_key").map_or_else(generate_key, str::to_owned);
     check_custom_key(&new_key)?;
-    let old = if target.contains("sk") { hash_token(&target) } else { target.clone() };
+    let old = if target.contains("sk") {
+        hash_token(&target)
+    } else {
+        target.clone()
+    };
     let row = lite.store.commit(|db, now| {
         let Some(existing) = db.keys.get(&old).and_then(Value::as_object).cloned() else {
-            return Err(ApiError::http_error(Kind::Internal, 404, format!("Key {target} not found.")));
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                404,
+                format!("Key {target} not found."),
+            ));
         };
         check_team(db, &f, Kind::Internal)?;
         let mut row = existing;
@@ -453,9 +526,16 @@ pub(super) async fn regenerate(
         apply_changes(&mut row, &changes, true, db.premium, now, Kind::Internal)?;
         let token = hash_token(&new_key);
         if token != old && db.keys.contains_key(&token) {
-            return Err(ApiError::http_error(Kind::Internal, 400, "Key already exists."));
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                400,
+                "Key already exists.",
+            ));
         }
-        let count = row.get("rotation_count").and_then(Value::as_i64).unwrap_or(0);
+        let count = row
+            .get("rotation_count")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         let stamp = json!(time::format(now));
         row.insert("token".into(), token.clone().into());
         row.insert("key_name".into(), super::abbreviate(&new_key).into());

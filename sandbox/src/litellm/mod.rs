@@ -91,7 +91,13 @@ async fn regenerate_by_path(
 ) -> Result<Response, ApiError> {
     match rest.strip_suffix("/regenerate") {
         Some(key) if !key.is_empty() => {
-            keys::regenerate(state, headers, Some(axum::extract::Path(key.to_owned())), bytes).await
+            keys::regenerate(
+                state,
+                headers,
+                Some(axum::extract::Path(key.to_owned())),
+                bytes,
+            )
+            .await
         }
         _ => Ok(http::detail(StatusCode::NOT_FOUND, "Not Found".into())),
     }
@@ -265,7 +271,9 @@ fn premium_required(kind: error::Kind, feature: &str) -> ApiError {
     ApiError::http_error(
         kind,
         403,
-        format!("This feature is only available for LiteLLM Enterprise users: {feature}. {NOT_PREMIUM}"),
+        format!(
+            "This feature is only available for LiteLLM Enterprise users: {feature}. {NOT_PREMIUM}"
+        ),
     )
 }
 
@@ -291,7 +299,10 @@ fn move_to_metadata(
         if v.is_null() {
             continue;
         }
-        if !premium && fields::PREMIUM_METADATA_FIELDS.contains(&name.as_str()) && fields::truthy(&v) {
+        if !premium
+            && fields::PREMIUM_METADATA_FIELDS.contains(&name.as_str())
+            && fields::truthy(&v)
+        {
             return Err(premium_required(kind, &name));
         }
         meta.insert(name, v);

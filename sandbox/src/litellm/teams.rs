@@ -19,13 +19,39 @@ type Res = Result<Response, ApiError>;
 /// Columns of `LiteLLM_TeamTable` (litellm-schema-1.106.2.prisma) plus the relations the
 /// proxy includes (`litellm_model_table`, `object_permission`).
 const COLUMNS: &[&str] = &[
-    "team_id", "team_alias", "organization_id", "object_permission_id", "admins", "members",
-    "members_with_roles", "metadata", "max_budget", "soft_budget", "spend", "models",
-    "max_parallel_requests", "tpm_limit", "rpm_limit", "tpd_limit", "budget_duration",
-    "budget_reset_at", "blocked", "created_at", "updated_at", "model_spend", "model_max_budget",
-    "router_settings", "team_member_permissions", "access_group_ids", "policies",
-    "default_team_member_models", "budget_limits", "model_id", "allow_team_guardrail_config",
-    "litellm_model_table", "object_permission",
+    "team_id",
+    "team_alias",
+    "organization_id",
+    "object_permission_id",
+    "admins",
+    "members",
+    "members_with_roles",
+    "metadata",
+    "max_budget",
+    "soft_budget",
+    "spend",
+    "models",
+    "max_parallel_requests",
+    "tpm_limit",
+    "rpm_limit",
+    "tpd_limit",
+    "budget_duration",
+    "budget_reset_at",
+    "blocked",
+    "created_at",
+    "updated_at",
+    "model_spend",
+    "model_max_budget",
+    "router_settings",
+    "team_member_permissions",
+    "access_group_ids",
+    "policies",
+    "default_team_member_models",
+    "budget_limits",
+    "model_id",
+    "allow_team_guardrail_config",
+    "litellm_model_table",
+    "object_permission",
 ];
 
 /// Per-member budget fields of a team request: kept in the team-member budget row
@@ -41,8 +67,14 @@ const MEMBER_BUDGET: &[(&str, &str)] = &[
 /// for a list column (`members_with_roles` is a JSON list to the proxy).
 fn column_default(name: &str) -> Value {
     match name {
-        "admins" | "members" | "members_with_roles" | "models" | "team_member_permissions"
-        | "access_group_ids" | "policies" | "default_team_member_models" => json!([]),
+        "admins"
+        | "members"
+        | "members_with_roles"
+        | "models"
+        | "team_member_permissions"
+        | "access_group_ids"
+        | "policies"
+        | "default_team_member_models" => json!([]),
         "metadata" | "model_spend" | "model_max_budget" | "router_settings" => json!({}),
         "blocked" | "allow_team_guardrail_config" => json!(false),
         "spend" => json!(0.0),
@@ -99,11 +131,15 @@ fn apply(
             continue;
         }
         if name == "model_aliases" {
-            let id = row.get("model_id").and_then(Value::as_i64).unwrap_or_else(|| {
-                (time::now() % 1_000_000_000) + 1
-            });
+            let id = row
+                .get("model_id")
+                .and_then(Value::as_i64)
+                .unwrap_or_else(|| (time::now() % 1_000_000_000) + 1);
             row.insert("model_id".into(), json!(id));
-            row.insert("litellm_model_table".into(), json!({"id": id, "model_aliases": v}));
+            row.insert(
+                "litellm_model_table".into(),
+                json!({"id": id, "model_aliases": v}),
+            );
             continue;
         }
         if !COLUMNS.contains(&name.as_str()) && name != "object_permission" {
@@ -355,7 +391,11 @@ fn member_repr(m: &Value) -> String {
 /// unknown users get a `LiteLLM_UserTable` row. Team admins need a licence (400); a member
 /// already in the team is refused (400 `team_member_already_in_team`, only when every given
 /// member is already in); unknown team 404.
-pub(super) async fn member_add(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
+pub(super) async fn member_add(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Res {
     let body = body(&bytes)?;
     lite.authenticate(&headers, "/team/member_add")?;
     let table: &[(&str, Ty)] = &[
@@ -383,7 +423,9 @@ pub(super) async fn member_add(State(lite): State<Arc<Lite>>, headers: HeaderMap
                 &["body".into(), "member".into()],
                 &mut errs,
             );
-            wrapped.and_then(|v| v.as_array().cloned()).unwrap_or_default()
+            wrapped
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
         }
     };
     let Some(Value::String(team_id)) = f.remove("team_id") else {
