@@ -280,3 +280,143 @@ async fn litellm_bad_input_is_refused_at_plan_time() -> Result<()> {
     ensure!(state.keys.is_empty(), "no API write for invalid input");
     Ok(())
 }
+
+const PROXY_RULES_TF: &str = r#"
+terraform {
+  required_providers {
+    webide = { source = "webide/webide" }
+  }
+}
+
+provider "webide" {}
+
+variable "team" {
+  type    = string
+  default = "eng"
+}
+
+variable "owner" {
+  type    = string
+  default = "dev1"
+}
+
+resource "webide_litellm_team" "eng" {
+  team_alias = "eng"
+}
+
+resource "webide_litellm_team" "ops" {
+  team_alias = "ops"
+}
+
+resource "webide_litellm_key" "k" {
+  key_alias = "dev1-workspace"
+  user_id   = "dev1"
+  team_id   = var.team == "eng" ? webide_litellm_team.eng.id : webide_litellm_team.ops.id
+  metadata  = { owner = var.owner }
+}
+"#;
+
+/// Rules of a real LiteLLM 1.106.2 the provider must live with: values the proxy keeps in a
+/// key's metadata (non-strings among them) neither fail a read nor show as drift, and survive a
+/// metadata change; a key moves to a team its user is not yet a member of (the proxy refuses
+/// that unless the user joins first); two teams with one alias are refused at plan; a wrong
+/// master key's error does not carry the key's SHA-256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn litellm_real_proxy_rules() -> Result<()> {
+    let (env, mut wd) = setup().await?;
+    let store = env.sb.litellm_store();
+    wd.write("main.tf", PROXY_RULES_TF)?;
+    wd.init().await?;
+    wd.apply().await?;
+    let key = wd.state_resource("webide_litellm_key.k").await?;
+    let token = key["id"].as_str().context("token")?.to_string();
+    let ops = wd.state_resource("webide_litellm_team.ops").await?["id"]
+        .as_str()
+        .context("team id")?
+        .to_string();
+
+    // Per-model limits set through the proxy live in metadata as objects and numbers.
+    env.post(
+        "/key/update",
+        json!({"key": token, "model_rpm_limit": {"gpt-4o": 5}, "temp_budget_increase": 10.0,
+               "temp_budget_expiry": "2099-01-01T00:00:00Z"}),
+    )
+    .await?;
+    let row = store.key(&token).context("key")?;
+    ensure!(
+        row["metadata"]["model_rpm_limit"] == json!({"gpt-4o": 5}),
+        "{row}"
+    );
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("proxy-kept metadata is no drift")?;
+
+    // A metadata change keeps what the proxy keeps there.
+    wd.set_env("TF_VAR_owner", "dev2");
+    wd.apply().await?;
+    let row = store.key(&token).context("key")?;
+    ensure!(row["metadata"]["owner"] == "dev2", "{row}");
+    ensure!(
+        row["metadata"]["model_rpm_limit"] == json!({"gpt-4o": 5})
+            && row["metadata"]["temp_budget_increase"] == json!(10.0),
+        "proxy-kept metadata survives the update: {row}"
+    );
+    wd.plan().await?.assert_empty()?;
+
+    // Moving the key to a team its user is not a member of: the user joins, then the key moves.
+    wd.set_env("TF_VAR_team", "ops");
+    let plan = wd.plan_json().await?;
+    ensure!(
+        actions_of(&plan, "webide_litellm_key.k") == ["update"],
+        "{:?}",
+        planned_actions(&plan)
+    );
+    wd.apply().await?;
+    let row = store.key(&token).context("key")?;
+    ensure!(row["team_id"] == ops.as_str(), "{row}");
+    let team = store.team(&ops).context("team")?;
+    ensure!(
+        team["members_with_roles"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["user_id"] == "dev1")),
+        "{team}"
+    );
+    wd.plan().await?.assert_empty()?;
+
+    // A wrong master key: the error names the failure, not the key's hash.
+    let wrong = "sk-wrong-master-key-0000";
+    wd.set_env("LITELLM_MASTER_KEY", wrong);
+    let out = wd.plan_expect_failure().await?;
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    ensure!(
+        flat(&out.stderr).contains("Invalid proxy server token"),
+        "{}",
+        out.stderr
+    );
+    let hash = webide_sandbox::litellm::hash_token(wrong);
+    ensure!(
+        !out.stderr.contains(&hash) && !out.stdout.contains(&hash),
+        "the wrong key's SHA-256 is shown:\n{}",
+        out.stderr
+    );
+    wd.set_env("LITELLM_MASTER_KEY", &env.sb.config.litellm_master_key);
+    wd.destroy().await?;
+
+    // Two teams with one alias in one configuration: refused at plan, nothing made.
+    wd.write(
+        "main.tf",
+        "terraform {\n  required_providers {\n    webide = { source = \"webide/webide\" }\n  }\n}\n\
+         resource \"webide_litellm_team\" \"a\" {\n  team_alias = \"same\"\n}\n\
+         resource \"webide_litellm_team\" \"b\" {\n  team_alias = \"same\"\n}\n",
+    )?;
+    let out = wd.plan_expect_failure().await?;
+    ensure!(
+        flat(&out.stderr).contains("Duplicate LiteLLM team alias")
+            && out.stderr.contains("team_alias"),
+        "{}",
+        out.stderr
+    );
+    ensure!(store.snapshot().teams.is_empty(), "no team made");
+    Ok(())
+}

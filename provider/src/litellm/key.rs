@@ -67,9 +67,12 @@ impl KeyResource {
 }
 
 /// State from an API row, keeping what the API cannot return (secret, duration).
+/// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]): those the
+/// proxy keeps there itself are left out unless `base` (state or plan) has them.
 fn state_from_api(base: &Value, row: &Json, token: &str) -> Value {
     let mut s = base.clone();
     s.set("id", Value::string(token));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
     mapping::fill(FIELDS, row, &mut s);
     mapping::fill(COMPUTED, row, &mut s);
     s
@@ -113,9 +116,9 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("key_name").computed().use_state_for_unknown().describe("Abbreviated key LiteLLM shows (`sk-...abcd`)."))
         .attr(Attribute::string("key_alias").optional().validate(crate::framework::validators::NoControlChars).describe("Human name; unique across all keys.").validate(NonEmpty))
         .attr(Attribute::string_list("models").default(Value::List(vec![])).describe("Models the key may use; empty = all."))
-        .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place."))
+        .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place. Entries LiteLLM keeps in metadata itself (per-model limits, `tags`, `temp_budget_*`, ...) are not shown unless set here, and are kept when this map changes."))
         .attr(Attribute::string("user_id").optional().describe("Owning LiteLLM user."))
-        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`)."))
+        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`). LiteLLM moves a key only into a team its user belongs to, so on a team change the provider first adds `user_id` to the new team as a member."))
         .attr(Attribute::string("duration").optional().describe("Lifetime from creation (or from the last change of this value), e.g. `30d`; null = never expires.").validate(Duration))
         .attr(Attribute::string("expires").computed().use_state_for_unknown().describe("Expiry time (RFC 3339) or null."))
         .attr(Attribute::bool("blocked").default(false).describe("A blocked key is refused by the proxy."));
@@ -208,6 +211,45 @@ impl Resource<Clients> for KeyResource {
             );
         }
         let mut state = plan.clone();
+        if let Some(sent) = body.get("metadata").cloned() {
+            // /key/update replaces metadata: keep what the proxy keeps there itself.
+            let server = client
+                .key_info(&token)
+                .await
+                .map_err(|e| api_error("read", e))?;
+            body.insert(
+                "metadata".into(),
+                super::metadata_to_send(&sent, server.as_ref()),
+            );
+        }
+        // LiteLLM refuses to move a key into a team its user is not a member of
+        // (`validate_key_team_change`, key_management_endpoints.py: 403 "User=... is not a
+        // member of the team"), and checks the user the key has before the update. So the
+        // planned user joins the new team first, and a changed user is set before the team.
+        if let Some(team) = body
+            .get("team_id")
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+        {
+            if let Some(user) = plan.get("user_id").as_str() {
+                client
+                    .add_team_member(&team, user)
+                    .await
+                    .map_err(|e| api_error("add the key's user to its new team for", e))?;
+            }
+            if body.contains_key("user_id") {
+                let mut first = body.clone();
+                first.remove("team_id");
+                first.insert("key".into(), Json::String(token.clone()));
+                client
+                    .update_key(&Json::Object(first))
+                    .await
+                    .map_err(|e| api_error("update", e))?;
+                body = [("team_id".to_string(), Json::String(team))]
+                    .into_iter()
+                    .collect();
+            }
+        }
         if !body.is_empty() {
             body.insert("key".into(), Json::String(token.clone()));
             client

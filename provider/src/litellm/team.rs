@@ -6,9 +6,9 @@ use serde_json::{Map, Value as Json};
 use super::key::limit_attributes;
 use crate::framework::mapping::{self, field, Field, Kind};
 use crate::framework::validators::NonEmpty;
-use crate::framework::{ApplyError, ApplyResult, Resource};
+use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::http::{CreateTarget, Ownership};
-use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
 use crate::provider::Clients;
@@ -27,25 +27,17 @@ const FIELDS: &[Field] = &[
 
 pub struct TeamResource;
 
-/// A random UUID v4 for a new team.
+/// A random UUID v4 for a new team (the provider chooses team ids: a create whose answer is
+/// lost is then found by its id).
 fn new_team_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
+/// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]).
 fn state_from_api(base: &Value, row: &Json, id: &str) -> Value {
     let mut s = base.clone();
     s.set("id", Value::string(id));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
     mapping::fill(FIELDS, row, &mut s);
     s
 }
@@ -75,7 +67,7 @@ impl Resource<Clients> for TeamResource {
                 .attr(
                     Attribute::string("team_alias")
                         .required()
-                        .describe("Team name.")
+                        .describe("Team name. LiteLLM accepts several teams with one alias; two teams of one configuration with the same alias are refused at plan.")
                         .validate(NonEmpty)
                         .validate(crate::framework::validators::NoControlChars),
                 )
@@ -87,7 +79,7 @@ impl Resource<Clients> for TeamResource {
                 .attr(
                     Attribute::string_map("metadata")
                         .default(Value::Map(Default::default()))
-                        .describe("Free-form metadata."),
+                        .describe("Free-form metadata. Entries LiteLLM keeps in metadata itself (per-member budget id, per-model limits, ...) are not shown unless set here, and are kept when this map changes."),
                 )
                 .attr(
                     Attribute::bool("blocked")
@@ -95,6 +87,40 @@ impl Resource<Clients> for TeamResource {
                         .describe("Block every key of the team."),
                 );
         Schema::new(0, limit_attributes(block, false))
+    }
+
+    /// LiteLLM accepts any number of teams with one alias (keys refuse it), so two teams of one
+    /// configuration with the same alias would silently make two teams: refused at plan when
+    /// this team is new or takes the alias, a warning when both already exist. Counted per
+    /// run (a configure starts one); aliases not known yet are not counted.
+    async fn modify_plan(
+        &self,
+        data: Option<&Clients>,
+        ctx: &mut PlanContext<'_>,
+    ) -> Result<(), Diagnostics> {
+        let Some(alias) = ctx.planned.get("team_alias").as_str().map(str::to_owned) else {
+            return Ok(());
+        };
+        let Some(client) = data.and_then(|d| d.litellm.get().ok()) else {
+            return Ok(());
+        };
+        if client.plan_team_alias(&alias) == 0 {
+            return Ok(());
+        }
+        let summary = "Duplicate LiteLLM team alias";
+        let detail = format!(
+            "another webide_litellm_team in this configuration has team_alias {alias:?}; LiteLLM \
+             would keep two teams under one name. Give each team its own alias."
+        );
+        if ctx.is_create() || ctx.changed("team_alias") {
+            return Err(Diagnostics::attr_error(
+                AttrPath::root("team_alias"),
+                summary,
+                detail,
+            ));
+        }
+        ctx.diags.push_warning(summary, detail);
+        Ok(())
     }
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
@@ -173,6 +199,17 @@ impl Resource<Clients> for TeamResource {
         let client = data.litellm.get()?;
         let id = prior.get("id").as_str().unwrap_or_default().to_string();
         let mut body = mapping::changes(FIELDS, prior, plan);
+        if let Some(sent) = body.get("metadata").cloned() {
+            // /team/update replaces metadata: keep what the proxy keeps there itself.
+            let server = client
+                .team_info(&id)
+                .await
+                .map_err(|e| api_error("read", e))?;
+            body.insert(
+                "metadata".into(),
+                super::metadata_to_send(&sent, server.as_ref()),
+            );
+        }
         if !body.is_empty() {
             body.insert("team_id".into(), Json::String(id.clone()));
             client

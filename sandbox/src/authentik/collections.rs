@@ -474,6 +474,117 @@ fn validate(
     }
 }
 
+/// The simulated install's id (`get_install_id()`), which user `uid`s are derived from.
+const INSTALL_ID: &str = "7e6c6f1a-5b1d-4c55-9d0e-5a4e0b5e2f10";
+
+/// `Group.num_pk` (authentik/core/models.py): the first five digits of the uuid as an integer.
+pub(crate) fn num_pk(pk: &Value) -> i64 {
+    pk.as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .and_then(|u| {
+            u.as_u128()
+                .to_string()
+                .get(..5)
+                .and_then(|d| d.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `User.uid` (authentik/core/models.py): sha256 hex of `"{pk}-{install id}"`.
+pub(crate) fn user_uid(pk: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(format!("{pk}-{INSTALL_ID}").as_bytes()))
+}
+
+/// `PartialGroup` (authentik/core/api/groups.py), as users embed their groups.
+fn partial_group(g: &Value) -> Value {
+    json!({"pk": g["pk"], "num_pk": num_pk(&g["pk"]), "name": g["name"],
+           "is_superuser": g["is_superuser"], "attributes": g["attributes"]})
+}
+
+/// `PartialUser` (authentik/core/api/users.py), as groups embed their members.
+fn partial_user(u: &Value) -> Value {
+    json!({"pk": u["pk"], "username": u["username"], "name": u["name"], "is_active": u["is_active"],
+           "last_login": null, "email": u["email"], "attributes": u["attributes"],
+           "uid": user_uid(&u["pk"])})
+}
+
+/// `RelatedGroup`: parents and children of a group when asked for.
+fn related_group(g: &Value) -> Value {
+    json!({"pk": g["pk"], "name": g["name"], "is_superuser": g["is_superuser"],
+           "attributes": g["attributes"], "group_uuid": g["pk"]})
+}
+
+/// Fields of the generic `Provider` serializer (authentik/core/api/providers.py), which is what
+/// an application embeds as `provider_obj`: no protocol fields (no client id or secret).
+const PROVIDER_FIELDS: &[&str] = &[
+    "pk",
+    "name",
+    "authentication_flow",
+    "authorization_flow",
+    "invalidation_flow",
+    "property_mappings",
+    "component",
+    "assigned_application_slug",
+    "assigned_application_name",
+    "assigned_backchannel_application_slug",
+    "assigned_backchannel_application_name",
+    "verbose_name",
+    "verbose_name_plural",
+    "meta_model_name",
+];
+
+/// The `include_*` query switches of the user and group endpoints (`include_users`,
+/// `include_groups`, `include_roles` default true; `include_children`, `include_parents`
+/// false), as the serializers read them: an excluded relation is answered as null.
+pub(crate) fn apply_includes(kind: Kind, st: &State, v: &mut Value, params: &[(String, String)]) {
+    let flag = |name: &str, default: bool| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| matches!(v.to_ascii_lowercase().as_str(), "true" | "1"))
+            .unwrap_or(default)
+    };
+    match kind {
+        Kind::Users => {
+            if !flag("include_groups", true) {
+                v["groups_obj"] = Value::Null;
+            }
+            if !flag("include_roles", true) {
+                v["roles_obj"] = Value::Null;
+            }
+        }
+        Kind::Groups => {
+            if !flag("include_users", true) {
+                v["users_obj"] = Value::Null;
+            }
+            let pk = v["pk"].clone();
+            v["children_obj"] = if flag("include_children", false) {
+                json!(st
+                    .rows(Kind::Groups)
+                    .filter(|g| g["parents"].as_array().is_some_and(|p| p.contains(&pk)))
+                    .map(related_group)
+                    .collect::<Vec<_>>())
+            } else {
+                Value::Null
+            };
+            v["parents_obj"] = if flag("include_parents", false) {
+                json!(v["parents"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| st.get(Kind::Groups, p.as_str().unwrap_or_default()))
+                    .map(related_group)
+                    .collect::<Vec<_>>())
+            } else {
+                Value::Null
+            };
+        }
+        _ => {}
+    }
+}
+
 /// The response object: stored row plus derived fields.
 fn render(kind: Kind, st: &State, row: &Value) -> Value {
     let mut r = row.clone();
@@ -487,12 +598,12 @@ fn render(kind: Kind, st: &State, row: &Value) -> Value {
             let groups_obj: Vec<Value> = groups
                 .iter()
                 .filter_map(|g| st.get(Kind::Groups, g.as_str().unwrap_or_default()))
-                .map(|g| json!({"pk": g["pk"], "name": g["name"], "is_superuser": g["is_superuser"], "attributes": g["attributes"]}))
+                .map(partial_group)
                 .collect();
             let superuser = groups_obj.iter().any(|g| g["is_superuser"] == true);
             r["groups_obj"] = json!(groups_obj);
             r["is_superuser"] = json!(superuser);
-            r["uid"] = json!(format!("{:064x}", pk));
+            r["uid"] = json!(user_uid(&json!(pk)));
             r["uuid"] = r
                 .get("uuid")
                 .cloned()
@@ -512,21 +623,15 @@ fn render(kind: Kind, st: &State, row: &Value) -> Value {
                 .filter(|u| u["groups"].as_array().is_some_and(|g| g.contains(&pk)))
                 .collect();
             r["users"] = json!(users.iter().map(|u| u["pk"].clone()).collect::<Vec<_>>());
-            r["users_obj"] = json!(users.iter().map(|u| json!({"pk": u["pk"], "username": u["username"], "name": u["name"], "is_active": u["is_active"], "email": u["email"]})).collect::<Vec<_>>());
-            r["num_pk"] = json!(pk
-                .as_str()
-                .map(|s| s
-                    .bytes()
-                    .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32))
-                    % 100_000)
-                .unwrap_or(0));
-            r["parents_obj"] = json!([]);
+            r["users_obj"] = json!(users.iter().map(|u| partial_user(u)).collect::<Vec<_>>());
+            r["num_pk"] = json!(num_pk(&pk));
+            r["parents_obj"] = Value::Null;
             r["children"] = json!(st
                 .rows(Kind::Groups)
                 .filter(|g| g["parents"].as_array().is_some_and(|p| p.contains(&pk)))
                 .map(|g| g["pk"].clone())
                 .collect::<Vec<_>>());
-            r["children_obj"] = json!([]);
+            r["children_obj"] = Value::Null;
             r["roles"] = json!([]);
             r["roles_obj"] = json!([]);
             r["inherited_roles_obj"] = json!([]);
@@ -555,12 +660,21 @@ fn render(kind: Kind, st: &State, row: &Value) -> Value {
                 .as_i64()
                 .and_then(|p| st.get(Kind::OAuth2Providers, &p.to_string()));
             r["provider_obj"] = provider
-                .map(|p| render(Kind::OAuth2Providers, st, p))
+                .map(|p| {
+                    let full = render(Kind::OAuth2Providers, st, p);
+                    Value::Object(
+                        PROVIDER_FIELDS
+                            .iter()
+                            .map(|f| ((*f).to_string(), full[*f].clone()))
+                            .collect(),
+                    )
+                })
                 .unwrap_or(Value::Null);
             r["backchannel_providers"] = json!([]);
             r["backchannel_providers_obj"] = json!([]);
             r["launch_url"] = row["meta_launch_url"].clone();
-            r["meta_icon"] = Value::Null;
+            // `meta_icon` is a string, not nullable in the schema: "" when no icon is set.
+            r["meta_icon"] = json!("");
             r["meta_icon_url"] = Value::Null;
             r["meta_icon_themed_urls"] = Value::Null;
         }
@@ -681,7 +795,11 @@ pub(crate) async fn list(AxState(a): AxState<Arc<Authentik>>, req: Request) -> R
                 _ => true,
             })
         })
-        .map(|r| render(kind, &st, r))
+        .map(|r| {
+            let mut v = render(kind, &st, r);
+            apply_includes(kind, &st, &mut v, &params);
+            v
+        })
         .collect();
     rows.sort_by(|x, y| {
         x["pk"]
@@ -715,7 +833,7 @@ pub(crate) async fn list(AxState(a): AxState<Arc<Authentik>>, req: Request) -> R
     Json(json!({
         "pagination": {
             "next": if page < pages { page + 1 } else { 0 },
-            "previous": if page > 1 { page - 1 } else { 0 },
+            "previous": page.saturating_sub(1),
             "count": count, "current": page, "total_pages": pages,
             "start_index": start, "end_index": start + results.len().saturating_sub(1).min(count),
         },
@@ -791,9 +909,14 @@ pub(crate) async fn retrieve(
     let Some(kind) = kind_of(&req) else {
         return detail(StatusCode::NOT_FOUND, "Not found.");
     };
+    let params = query_params(&req);
     let st = a.store.snapshot();
     match st.get(kind, &key) {
-        Some(row) => Json(render(kind, &st, row)).into_response(),
+        Some(row) => {
+            let mut v = render(kind, &st, row);
+            apply_includes(kind, &st, &mut v, &params);
+            Json(v).into_response()
+        }
         None => not_found(kind),
     }
 }

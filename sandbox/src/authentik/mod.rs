@@ -122,8 +122,10 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
     });
     let mut api = Router::new()
         .route("/root/config/", get(|| async { Json(json!({"error_reporting": {"enabled": false}, "capabilities": []})) }))
-        .route("/admin/version/", get(|| async { Json(json!({"version_current": "2026.2.2", "version_latest": "2026.2.2", "outdated": false})) }))
-        .route("/core/users/:key/set_password/", post(set_password));
+        .route("/admin/version/", get(|| async { Json(json!({"version_current": "2026.2.2", "version_latest": "2026.2.2", "version_latest_valid": true, "build_hash": "", "outdated": false, "outpost_outdated": false})) }))
+        .route("/core/users/:key/set_password/", post(set_password))
+        .route("/core/groups/:key/add_user/", post(|s, p, r| group_member(s, p, r, true)))
+        .route("/core/groups/:key/remove_user/", post(|s, p, r| group_member(s, p, r, false)));
     for kind in Kind::ALL {
         api = api
             .route(
@@ -207,6 +209,68 @@ async fn set_password(
             ));
         }
         st.passwords.insert(id.clone(), hash(pw));
+        Ok(())
+    });
+    match res {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => r,
+    }
+}
+
+/// POST /core/groups/{uuid}/add_user/ and /remove_user/ `{"pk": <user pk>}` -> 204
+/// (`GroupViewSet.add_user` / `remove_user`, authentik/core/api/groups.py): 404 `Not found.`
+/// for an unknown user (`Http404`), 400 without an integer `pk`.
+async fn group_member(
+    AxState(a): AxState<Arc<Authentik>>,
+    Path(group): Path<String>,
+    req: Request,
+    add: bool,
+) -> Response {
+    if let Err(r) = a.auth(&req) {
+        return r;
+    }
+    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let user = match body.get("pk") {
+        None | Some(Value::Null) => {
+            return field_errors(
+                [("pk".to_string(), json!(["This field is required."]))]
+                    .into_iter()
+                    .collect(),
+            )
+        }
+        Some(v) => match v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
+            Some(pk) => pk,
+            None => {
+                return field_errors(
+                    [("pk".to_string(), json!(["A valid integer is required."]))]
+                        .into_iter()
+                        .collect(),
+                )
+            }
+        },
+    };
+    let res = a.commit(|st| {
+        let Some(gpk) = st.get(Kind::Groups, &group).map(|g| g["pk"].clone()) else {
+            return Err(detail(
+                StatusCode::NOT_FOUND,
+                "No Group matches the given query.",
+            ));
+        };
+        let Some(u) = st.table(Kind::Users).get_mut(&user.to_string()) else {
+            return Err(detail(StatusCode::NOT_FOUND, "Not found."));
+        };
+        if let Some(groups) = u["groups"].as_array_mut() {
+            groups.retain(|g| *g != gpk);
+            if add {
+                groups.push(gpk);
+            }
+        }
         Ok(())
     });
     match res {

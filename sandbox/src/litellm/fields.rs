@@ -114,6 +114,64 @@ pub const KEY_UPDATE: &[(&str, Ty)] = &[
     ("project_id", Str),
 ];
 
+/// Request fields the proxy keeps inside `metadata`, not in columns
+/// (`LiteLLM_ManagementEndpoint_MetadataFields`, litellm/proxy/_types.py of 1.106.2): moved there
+/// by `/key/generate` and `/team/new`, merged into the stored metadata by `/key/update`.
+pub const METADATA_FIELDS: &[&str] = &[
+    "model_rpm_limit",
+    "model_tpm_limit",
+    "model_itpm_limit",
+    "model_otpm_limit",
+    "default_estimated_output_tokens",
+    "default_estimated_output_tokens_per_model",
+    "mcp_rpm_limit",
+    "tag_rpm_limit",
+    "rpm_limit_type",
+    "tpm_limit_type",
+    "enforced_params",
+    "temp_budget_increase",
+    "temp_budget_expiry",
+    "allowed_vector_store_indexes",
+    "enforced_batch_output_expires_after",
+    "enforced_file_expires_after",
+    "throttle_on_budget_exceeded",
+    "enable_prompt_caching",
+    "end_user_budget_id",
+];
+
+/// Metadata-backed fields that need an enterprise licence when set to a truthy value
+/// (`LiteLLM_ManagementEndpoint_MetadataFields_Premium`, same file; the check is
+/// `premium_user_check` in `set_object_metadata_field`, management_endpoints/common_utils.py).
+pub const PREMIUM_METADATA_FIELDS: &[&str] = &[
+    "disable_global_guardrails",
+    "guardrails",
+    "policies",
+    "tags",
+    "team_member_key_duration",
+    "prompts",
+    "logging",
+    "secret_manager_settings",
+    "allowed_passthrough_routes",
+    "denied_passthrough_routes",
+];
+
+/// Whether `name` lives in `metadata` rather than in a column.
+pub fn is_metadata_field(name: &str) -> bool {
+    METADATA_FIELDS.contains(&name) || PREMIUM_METADATA_FIELDS.contains(&name)
+}
+
+/// Python truthiness of a JSON value (`if v:`).
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// `/key/delete` body.
 pub const KEY_DELETE: &[(&str, Ty)] = &[("keys", StrList), ("key_aliases", StrList)];
 

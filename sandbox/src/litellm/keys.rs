@@ -22,21 +22,78 @@ use crate::time::{self, Micros};
 
 type Res = Result<Response, ApiError>;
 
-/// Request fields that are not columns of the key row.
-const NOT_STORED: &[&str] = &["key", "duration", "send_invite_email"];
-
 /// Minimum length of a caller-chosen key.
 const MIN_KEY_LEN: usize = 16;
 
-/// Column defaults of a key row other than null.
+/// Columns of `LiteLLM_VerificationToken` (litellm-schema-1.106.2.prisma), plus the two
+/// relations the proxy includes in a key row (`litellm_budget_table`, `object_permission`).
+/// Request fields outside this list are not stored as columns: metadata-backed fields go into
+/// `metadata`, `soft_budget` into the budget row, `key`/`duration`/`send_invite_email` nowhere.
+const COLUMNS: &[&str] = &[
+    "token",
+    "key_name",
+    "key_alias",
+    "soft_budget_cooldown",
+    "spend",
+    "total_spend",
+    "expires",
+    "models",
+    "aliases",
+    "config",
+    "router_settings",
+    "user_id",
+    "team_id",
+    "agent_id",
+    "project_id",
+    "permissions",
+    "max_parallel_requests",
+    "metadata",
+    "blocked",
+    "tpm_limit",
+    "rpm_limit",
+    "tpd_limit",
+    "max_budget",
+    "budget_duration",
+    "budget_reset_at",
+    "allowed_cache_controls",
+    "allowed_routes",
+    "key_type",
+    "policies",
+    "access_group_ids",
+    "model_spend",
+    "model_max_budget",
+    "budget_fallbacks",
+    "budget_id",
+    "organization_id",
+    "object_permission_id",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "settings_updated_at",
+    "last_active",
+    "rotation_count",
+    "auto_rotate",
+    "rotation_interval",
+    "last_rotation_at",
+    "key_rotation_at",
+    "budget_limits",
+    "litellm_budget_table",
+    "object_permission",
+];
+
+/// Value of a column the database fills when nothing is given: the Prisma `@default`, or `[]`
+/// for a list column (Prisma lists are never null).
 fn column_default(name: &str) -> Value {
     match name {
-        "models" | "allowed_cache_controls" | "allowed_routes" => json!([]),
-        "metadata" | "aliases" | "config" | "permissions" | "model_max_budget" | "model_spend" => {
-            json!({})
-        }
-        "spend" => json!(0.0),
-        "key_type" => json!("default"),
+        "models"
+        | "allowed_cache_controls"
+        | "allowed_routes"
+        | "policies"
+        | "access_group_ids" => json!([]),
+        "metadata" | "aliases" | "config" | "permissions" | "model_max_budget" | "model_spend"
+        | "budget_fallbacks" | "router_settings" => json!({}),
+        "spend" | "total_spend" => json!(0.0),
         "auto_rotate" | "soft_budget_cooldown" => json!(false),
         "rotation_count" => json!(0),
         _ => Value::Null,
@@ -45,31 +102,28 @@ fn column_default(name: &str) -> Value {
 
 /// A new key row with every column at its default.
 fn new_row() -> Map<String, Value> {
-    let derived = [
-        "token",
-        "key_name",
-        "expires",
-        "budget_reset_at",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "updated_by",
-        "last_active",
-        "model_spend",
-        "litellm_budget_table",
-        "rotation_count",
-        "soft_budget_cooldown",
-        "key_rotation_at",
-        "last_rotation_at",
-    ];
-    KEY_SHARED
+    COLUMNS
         .iter()
-        .chain(KEY_GENERATE)
-        .map(|(n, _)| *n)
-        .filter(|n| !NOT_STORED.contains(n))
-        .chain(derived)
-        .map(|n| (n.to_owned(), column_default(n)))
+        .map(|n| ((*n).to_owned(), column_default(n)))
         .collect()
+}
+
+/// Sets a `soft_budget` on the key's budget row (the proxy keeps it in `LiteLLM_BudgetTable`).
+fn set_soft_budget(row: &mut Map<String, Value>, soft: &Value) {
+    let id = row
+        .get("budget_id")
+        .filter(|v| !v.is_null())
+        .cloned()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string().into());
+    row.insert("budget_id".into(), id.clone());
+    let mut budget = row
+        .get("litellm_budget_table")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    budget.insert("budget_id".into(), id);
+    budget.insert("soft_budget".into(), soft.clone());
+    row.insert("litellm_budget_table".into(), Value::Object(budget));
 }
 
 /// `sk-` + 16 random bytes, url-safe base64 (as `secrets.token_urlsafe(16)`).
@@ -129,6 +183,42 @@ fn check_alias(db: &Db, alias: Option<&str>, except: Option<&str>) -> Result<(),
             format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
             Some("key_alias"),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses to move `key` into `team` as `validate_key_team_change` does
+/// (litellm/proxy/management_endpoints/key_management_endpoints.py): the key's limits must not
+/// exceed the team's, and the key's user must already be a member of the team (403, raised as
+/// an `HTTPException` inside `/key/update`, so `auth_error`). The caller is the master key, so
+/// the proxy-admin check passes. Not simulated: the team's model access check.
+fn check_team_change(db: &Db, key: &Value, team_id: &str) -> Result<(), ApiError> {
+    let Some(team) = db.teams.get(team_id) else {
+        return Ok(()); // check_team reports a missing team
+    };
+    let token = key["token"].as_str().unwrap_or_default();
+    for limit in ["tpm_limit", "rpm_limit"] {
+        if let (Some(k), Some(t)) = (key[limit].as_i64(), team[limit].as_i64()) {
+            if t > 0 && k > t {
+                return Err(ApiError::http(
+                    Kind::Auth,
+                    403,
+                    format!("Key={token} has a {limit}={k} which is greater than the team's {limit}={t}.").into(),
+                ));
+            }
+        }
+    }
+    if let Some(user) = key["user_id"].as_str() {
+        let member = team["members_with_roles"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["user_id"] == user));
+        if !member {
+            return Err(ApiError::http(
+                Kind::Auth,
+                403,
+                format!("User={user} is not a member of the team={team_id}. Check team members via `/team/info`.").into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -194,12 +284,26 @@ pub(super) async fn generate(
         check_team(db, &f, Kind::Internal)?;
         check_alias(db, str_of(&f, "key_alias"), None)?;
         check_custom_key(&key)?;
+        let mut f = f.clone();
+        let base = f.remove("metadata").unwrap_or(Value::Null);
+        let metadata = super::move_to_metadata(&mut f, &base, db.premium, Kind::Internal)?;
         let mut row = new_row();
         for (name, v) in f
             .iter()
-            .filter(|(n, v)| !v.is_null() && !NOT_STORED.contains(&n.as_str()))
+            .filter(|(n, v)| !v.is_null() && COLUMNS.contains(&n.as_str()))
         {
             row.insert(name.clone(), v.clone());
+        }
+        row.insert("metadata".into(), metadata);
+        if let Some(soft) = f.get("soft_budget").filter(|v| !v.is_null()) {
+            set_soft_budget(&mut row, soft);
+        }
+        if let Some(perm) = f.get("object_permission").filter(|v| !v.is_null()) {
+            row.insert(
+                "object_permission_id".into(),
+                uuid::Uuid::new_v4().to_string().into(),
+            );
+            row.insert("object_permission".into(), perm.clone());
         }
         let expires = str_of(&f, "duration")
             .map(|d| after(d, now, Kind::Internal))
@@ -249,6 +353,14 @@ pub(super) async fn generate(
     for name in ["duration", "send_invite_email"] {
         res.insert(name.into(), f.get(name).cloned().unwrap_or(Value::Null));
     }
+    // GenerateKeyResponse still declares the request fields the proxy moved into `metadata`;
+    // pydantic serialises them with their default (None) at the top level.
+    for name in fields::METADATA_FIELDS
+        .iter()
+        .chain(fields::PREMIUM_METADATA_FIELDS)
+    {
+        res.entry(*name).or_insert(Value::Null);
+    }
     ok(res.into())
 }
 
@@ -290,6 +402,164 @@ pub(super) async fn info(
         ));
     }
     ok(json!({ "key": key, "info": info_view(&row, deleted, time::now()) }))
+}
+
+/// Applies the validated fields `f` of an update or regeneration to `row`: metadata-backed fields
+/// merged into `metadata` (`prepare_key_update_data` / `prepare_metadata_fields`), columns set,
+/// null resetting a column to its default. `alias_settable`: the key was named by key, not alias.
+fn apply_changes(
+    row: &mut Map<String, Value>,
+    f: &Map<String, Value>,
+    alias_settable: bool,
+    premium: bool,
+    now: Micros,
+    kind: Kind,
+) -> Result<(), ApiError> {
+    let mut f = f.clone();
+    let base = match f.remove("metadata") {
+        Some(Value::Null) => json!({}),
+        Some(sent) => sent,
+        None => row.get("metadata").cloned().unwrap_or(json!({})),
+    };
+    let metadata = super::move_to_metadata(&mut f, &base, premium, kind)?;
+    row.insert("metadata".into(), metadata);
+    if let Some(soft) = f.get("soft_budget").filter(|v| !v.is_null()) {
+        set_soft_budget(row, soft);
+    }
+    for (name, v) in &f {
+        match name.as_str() {
+            "key" | "soft_budget" => {}
+            _ if !COLUMNS.contains(&name.as_str()) && name != "duration" => {}
+            "key_alias" if !alias_settable => {}
+            "duration" => {
+                let expires = match v.as_str() {
+                    None | Some("-1") => Value::Null,
+                    Some(d) => after(d, now, kind)?,
+                };
+                row.insert("expires".into(), expires);
+            }
+            "budget_duration" => {
+                let reset = v.as_str().map(|d| after(d, now, kind)).transpose()?;
+                row.insert("budget_reset_at".into(), reset.unwrap_or(Value::Null));
+                row.insert(name.clone(), v.clone());
+            }
+            _ if v.is_null() => {
+                row.insert(name.clone(), column_default(name));
+            }
+            _ => {
+                row.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    if f.contains_key("auto_rotate") || f.contains_key("rotation_interval") {
+        set_rotation(row, now, kind)?;
+    }
+    Ok(())
+}
+
+/// `POST /key/{key}/regenerate` and `POST /key/regenerate` (`regenerate_key_fn`,
+/// key_management_endpoints.py): an enterprise feature, so an unlicensed proxy answers 500 (a
+/// `ValueError`) before looking at the key. With a licence the row keeps everything but its
+/// token (new key from `new_key` or generated; the old key stops working at once, no
+/// `grace_period` simulated) and takes the body's changes. Rotating the master key itself
+/// (`new_master_key`) is not simulated: 400.
+pub(super) async fn regenerate(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    path: Option<axum::extract::Path<String>>,
+    bytes: Bytes,
+) -> Res {
+    let body = if bytes.is_empty() {
+        json!({})
+    } else {
+        body(&bytes)?
+    };
+    lite.authenticate(&headers, "/key/regenerate")?;
+    let extra: &[(&str, fields::Ty)] = &[
+        ("new_key", fields::Ty::Str),
+        ("new_master_key", fields::Ty::Str),
+        ("grace_period", fields::Ty::Str),
+    ];
+    let f = fields::validate(&body, &[KEY_SHARED, KEY_GENERATE, extra])
+        .map_err(ApiError::Validation)?;
+    let target = str_of(&f, "key")
+        .map(str::to_owned)
+        .or(path.map(|p| p.0))
+        .unwrap_or_default();
+    if !lite.store.read(|db| db.premium) {
+        if target == lite.master_key && f.get("new_master_key").is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                400,
+                "master key rotation is not simulated",
+            ));
+        }
+        return Err(ApiError::exception(
+            Kind::Internal,
+            format!(
+                "Regenerating Virtual Keys is an Enterprise feature, {}",
+                super::NOT_PREMIUM
+            ),
+        ));
+    }
+    if target.is_empty() {
+        return Err(ApiError::http_error(
+            Kind::Internal,
+            400,
+            "No key passed in.",
+        ));
+    }
+    check_numbers(&f, Kind::Internal)?;
+    let new_key = str_of(&f, "new_key").map_or_else(generate_key, str::to_owned);
+    check_custom_key(&new_key)?;
+    let old = if target.contains("sk") {
+        hash_token(&target)
+    } else {
+        target.clone()
+    };
+    let row = lite.store.commit(|db, now| {
+        let Some(existing) = db.keys.get(&old).and_then(Value::as_object).cloned() else {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                404,
+                format!("Key {target} not found."),
+            ));
+        };
+        check_team(db, &f, Kind::Internal)?;
+        let mut row = existing;
+        let mut changes = f.clone();
+        for name in ["new_key", "new_master_key", "grace_period"] {
+            changes.remove(name);
+        }
+        apply_changes(&mut row, &changes, true, db.premium, now, Kind::Internal)?;
+        let token = hash_token(&new_key);
+        if token != old && db.keys.contains_key(&token) {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                400,
+                "Key already exists.",
+            ));
+        }
+        let count = row
+            .get("rotation_count")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let stamp = json!(time::format(now));
+        row.insert("token".into(), token.clone().into());
+        row.insert("key_name".into(), super::abbreviate(&new_key).into());
+        row.insert("rotation_count".into(), json!(count + 1));
+        row.insert("last_rotation_at".into(), stamp.clone());
+        row.insert("updated_at".into(), stamp);
+        row.insert("updated_by".into(), ADMIN_USER_ID.into());
+        db.keys.remove(&old);
+        db.keys.insert(token, Value::Object(row.clone()));
+        Ok(row)
+    })?;
+    let mut res = row;
+    let token = res["token"].clone();
+    res.insert("key".into(), new_key.into());
+    res.insert("token_id".into(), token);
+    ok(res.into())
 }
 
 /// `POST /key/update`: only the fields sent change; null resets a column.
@@ -360,42 +630,13 @@ pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
         if key.is_some() {
             check_alias(db, alias.as_deref(), Some(&token))?;
         }
+        if let Some(team) = str_of(&f, "team_id") {
+            if db.keys[&token]["team_id"] != team {
+                check_team_change(db, &db.keys[&token], team)?;
+            }
+        }
         let mut row = db.keys[&token].as_object().cloned().unwrap_or_default();
-        for (name, v) in &f {
-            match name.as_str() {
-                "key" | "temp_budget_increase" | "temp_budget_expiry" => {}
-                "key_alias" if key.is_none() => {}
-                "duration" => {
-                    let expires = match v.as_str() {
-                        None | Some("-1") => Value::Null,
-                        Some(d) => after(d, now, Kind::Auth)?,
-                    };
-                    row.insert("expires".into(), expires);
-                }
-                "budget_duration" => {
-                    let reset = v.as_str().map(|d| after(d, now, Kind::Auth)).transpose()?;
-                    row.insert("budget_reset_at".into(), reset.unwrap_or(Value::Null));
-                    row.insert(name.clone(), v.clone());
-                }
-                _ if v.is_null() => {
-                    row.insert(name.clone(), column_default(name));
-                }
-                _ => {
-                    row.insert(name.clone(), v.clone());
-                }
-            }
-        }
-        for name in ["temp_budget_increase", "temp_budget_expiry"] {
-            if let Some(v) = f.get(name).filter(|v| !v.is_null()) {
-                if !row["metadata"].is_object() {
-                    row.insert("metadata".into(), json!({}));
-                }
-                row["metadata"][name] = v.clone();
-            }
-        }
-        if f.contains_key("auto_rotate") || f.contains_key("rotation_interval") {
-            set_rotation(&mut row, now, Kind::Auth)?;
-        }
+        apply_changes(&mut row, &f, key.is_some(), db.premium, now, Kind::Auth)?;
         row.insert("updated_at".into(), time::format(now).into());
         row.insert("updated_by".into(), ADMIN_USER_ID.into());
         db.keys.insert(token.clone(), Value::Object(row.clone()));

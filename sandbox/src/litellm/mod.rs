@@ -65,6 +65,9 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
         .route("/key/update", post(keys::update))
         .route("/key/delete", post(keys::delete))
         .route("/key/list", get(keys::list))
+        .route("/key/regenerate", post(keys::regenerate))
+        .route("/key/*key", post(regenerate_by_path))
+        .route("/team/member_add", post(teams::member_add))
         .route("/team/new", post(teams::new))
         .route("/team/info", get(teams::info))
         .route("/team/list", get(teams::list))
@@ -87,6 +90,27 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
             SERVICE,
             http::log_requests,
         ))
+}
+
+/// `POST /key/{key}/regenerate` (the key may hold slashes: FastAPI's `{key:path}`).
+async fn regenerate_by_path(
+    state: axum::extract::State<Arc<Lite>>,
+    headers: HeaderMap,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    match rest.strip_suffix("/regenerate") {
+        Some(key) if !key.is_empty() => {
+            keys::regenerate(
+                state,
+                headers,
+                Some(axum::extract::Path(key.to_owned())),
+                bytes,
+            )
+            .await
+        }
+        _ => Ok(http::detail(StatusCode::NOT_FOUND, "Not Found".into())),
+    }
 }
 
 async fn alive() -> Json<Value> {
@@ -246,6 +270,54 @@ fn check_numbers(f: &Map<String, Value>, kind: error::Kind) -> Result<(), ApiErr
         ));
     }
     Ok(())
+}
+
+/// `CommonProxyErrors.not_premium_user` (litellm/proxy/_types.py).
+pub(crate) const NOT_PREMIUM: &str = "You must be a LiteLLM Enterprise user to use this feature. If you have a license please set `LITELLM_LICENSE` in your env. Get a 7 day trial key here: https://www.litellm.ai/enterprise#trial. \nPricing: https://www.litellm.ai/#pricing";
+
+/// 403 for an enterprise feature on an unlicensed proxy (`require_enterprise_license`,
+/// litellm/proxy/utils.py: `HTTPException(403, {"error": ...})`).
+fn premium_required(kind: error::Kind, feature: &str) -> ApiError {
+    ApiError::http_error(
+        kind,
+        403,
+        format!(
+            "This feature is only available for LiteLLM Enterprise users: {feature}. {NOT_PREMIUM}"
+        ),
+    )
+}
+
+/// Moves the metadata-backed fields of `f` (non-null ones; null means "not set", as the proxy's
+/// `model_dump(exclude_none=True)`) into `metadata`, which starts from `base`, as
+/// `set_object_metadata_field` / `prepare_metadata_fields` do
+/// (management_endpoints/common_utils.py, key_management_endpoints.py). Truthy premium
+/// fields need a licence.
+fn move_to_metadata(
+    f: &mut Map<String, Value>,
+    base: &Value,
+    premium: bool,
+    kind: error::Kind,
+) -> Result<Value, ApiError> {
+    let mut meta = base.as_object().cloned().unwrap_or_default();
+    let names: Vec<String> = f
+        .keys()
+        .filter(|n| fields::is_metadata_field(n))
+        .cloned()
+        .collect();
+    for name in names {
+        let v = f.remove(&name).unwrap_or(Value::Null);
+        if v.is_null() {
+            continue;
+        }
+        if !premium
+            && fields::PREMIUM_METADATA_FIELDS.contains(&name.as_str())
+            && fields::truthy(&v)
+        {
+            return Err(premium_required(kind, &name));
+        }
+        meta.insert(name, v);
+    }
+    Ok(Value::Object(meta))
 }
 
 /// `now + duration` as a timestamp string; a bad duration is a plain exception.

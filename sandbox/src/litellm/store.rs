@@ -29,6 +29,11 @@ pub struct State {
     pub teams: OrdMap<String, Value>,
     /// Models (`LiteLLM_ProxyModelTable` rows) by `model_id`.
     pub models: OrdMap<String, Value>,
+    /// Users made by `/team/member_add` (`LiteLLM_UserTable` rows) by `user_id`.
+    pub users: OrdMap<String, Value>,
+    /// Whether the proxy has an enterprise licence (`LITELLM_LICENSE`): tags, guardrails,
+    /// key regeneration, team admins. Off, like a proxy installed from PyPI.
+    pub premium: bool,
 }
 
 struct Inner {

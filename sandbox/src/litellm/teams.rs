@@ -16,46 +16,135 @@ use crate::time::{self, Micros};
 
 type Res = Result<Response, ApiError>;
 
-/// Column defaults of a team row other than null.
+/// Columns of `LiteLLM_TeamTable` (litellm-schema-1.106.2.prisma) plus the relations the
+/// proxy includes (`litellm_model_table`, `object_permission`).
+const COLUMNS: &[&str] = &[
+    "team_id",
+    "team_alias",
+    "organization_id",
+    "object_permission_id",
+    "admins",
+    "members",
+    "members_with_roles",
+    "metadata",
+    "max_budget",
+    "soft_budget",
+    "spend",
+    "models",
+    "max_parallel_requests",
+    "tpm_limit",
+    "rpm_limit",
+    "tpd_limit",
+    "budget_duration",
+    "budget_reset_at",
+    "blocked",
+    "created_at",
+    "updated_at",
+    "model_spend",
+    "model_max_budget",
+    "router_settings",
+    "team_member_permissions",
+    "access_group_ids",
+    "policies",
+    "default_team_member_models",
+    "budget_limits",
+    "model_id",
+    "allow_team_guardrail_config",
+    "litellm_model_table",
+    "object_permission",
+];
+
+/// Per-member budget fields of a team request: kept in the team-member budget row
+/// (`TeamMemberBudgetHandler`, team_endpoints.py), shown as `team_member_budget_table`.
+const MEMBER_BUDGET: &[(&str, &str)] = &[
+    ("team_member_budget", "max_budget"),
+    ("team_member_budget_duration", "budget_duration"),
+    ("team_member_rpm_limit", "rpm_limit"),
+    ("team_member_tpm_limit", "tpm_limit"),
+];
+
+/// Value of a column the database fills when nothing is given: the Prisma `@default`, or `[]`
+/// for a list column (`members_with_roles` is a JSON list to the proxy).
 fn column_default(name: &str) -> Value {
     match name {
-        "admins" | "members" | "members_with_roles" | "models" => json!([]),
-        "model_spend" | "model_max_budget" => json!({}),
+        "admins"
+        | "members"
+        | "members_with_roles"
+        | "models"
+        | "team_member_permissions"
+        | "access_group_ids"
+        | "policies"
+        | "default_team_member_models" => json!([]),
+        "metadata" | "model_spend" | "model_max_budget" | "router_settings" => json!({}),
         "blocked" | "allow_team_guardrail_config" => json!(false),
         "spend" => json!(0.0),
         _ => Value::Null,
     }
 }
 
-/// A new team row: every `LiteLLM_TeamTable` column and accepted request field.
+/// A new team row: every `LiteLLM_TeamTable` column at its default.
 fn new_row() -> Map<String, Value> {
-    let table = [
-        "spend",
-        "max_parallel_requests",
-        "budget_reset_at",
-        "model_id",
-        "model_spend",
-        "allow_team_guardrail_config",
-        "litellm_model_table",
-        "object_permission_id",
-        "created_at",
-        "updated_at",
-    ];
-    TEAM_NEW
+    COLUMNS
         .iter()
-        .map(|(n, _)| *n)
-        .chain(table)
-        .map(|n| (n.to_owned(), column_default(n)))
+        .map(|n| ((*n).to_owned(), column_default(n)))
         .collect()
 }
 
-/// Sets `f`'s fields on `row`: null resets a column; keeps derived columns in step.
+/// The row as the API shows it (no simulator bookkeeping).
+fn shown(row: &Map<String, Value>) -> Map<String, Value> {
+    let mut r = row.clone();
+    r.remove("team_member_budget_table");
+    r
+}
+
+/// Sets `f`'s fields on `row`: metadata-backed fields into `metadata`, null resets a column;
+/// keeps derived columns in step.
 fn apply(
     row: &mut Map<String, Value>,
     f: &Map<String, Value>,
+    premium: bool,
     now: Micros,
 ) -> Result<(), ApiError> {
-    for (name, v) in f {
+    let mut f = f.clone();
+    let base = match f.remove("metadata") {
+        Some(Value::Null) => json!({}),
+        Some(sent) => sent,
+        None => row.get("metadata").cloned().unwrap_or(json!({})),
+    };
+    let metadata = super::move_to_metadata(&mut f, &base, premium, Kind::Internal)?;
+    row.insert("metadata".into(), metadata);
+    for (name, v) in &f {
+        if let Some((_, budget_field)) = MEMBER_BUDGET.iter().find(|(n, _)| n == name) {
+            let mut budget = row
+                .get("team_member_budget_table")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let id = budget
+                .get("budget_id")
+                .cloned()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string().into());
+            budget.insert("budget_id".into(), id.clone());
+            budget.insert((*budget_field).into(), v.clone());
+            row["metadata"]["team_member_budget_id"] = id;
+            row.insert("team_member_budget_table".into(), Value::Object(budget));
+            continue;
+        }
+        if name == "model_aliases" {
+            let id = row
+                .get("model_id")
+                .and_then(Value::as_i64)
+                .unwrap_or_else(|| (time::now() % 1_000_000_000) + 1);
+            row.insert("model_id".into(), json!(id));
+            row.insert(
+                "litellm_model_table".into(),
+                json!({"id": id, "model_aliases": v}),
+            );
+            continue;
+        }
+        if !COLUMNS.contains(&name.as_str()) && name != "object_permission" {
+            continue;
+        }
         let v = if v.is_null() {
             column_default(name)
         } else {
@@ -139,11 +228,11 @@ pub(super) async fn new(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes
         let mut row = new_row();
         row.insert("team_id".into(), team_id.clone().into());
         row.insert("created_at".into(), time::format(now).into());
-        apply(&mut row, &f, now)?;
+        apply(&mut row, &f, db.premium, now)?;
         db.teams.insert(team_id.clone(), Value::Object(row.clone()));
         Ok(row)
     })?;
-    ok(row.into())
+    ok(shown(&row).into())
 }
 
 /// `GET /team/list[?organization_id=]`: every team row (LiteLLM 1.106.2
@@ -255,16 +344,22 @@ pub(super) async fn info(
             })
         })
         .collect();
+    let budget = team
+        .get("team_member_budget_table")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut team_info = team;
+    // The master key is a proxy admin: `_caller_edit_access` (team_endpoints.py) answers
+    // `TeamEditUnrestricted`, a tagged object, not a boolean.
     for (name, v) in [
-        ("team_member_budget_table", Value::Null),
+        ("team_member_budget_table", budget),
         ("access_group_models", json!([])),
         ("access_group_mcp_server_ids", json!([])),
         ("access_group_agent_ids", json!([])),
         ("access_group_details", json!([])),
         ("organization_models", json!([])),
         ("model_max_budget_usage", json!({})),
-        ("caller_edit_access", json!(true)),
+        ("caller_edit_access", json!({"kind": "unrestricted"})),
     ] {
         team_info[name] = v;
     }
@@ -307,11 +402,145 @@ pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
             ));
         };
         let mut row = existing.clone();
-        apply(&mut row, &f, now)?;
+        apply(&mut row, &f, db.premium, now)?;
         db.teams.insert(team_id.clone(), Value::Object(row.clone()));
         Ok(row)
     })?;
-    ok(json!({ "team_id": team_id, "data": row }))
+    ok(json!({ "team_id": team_id, "data": shown(&row) }))
+}
+
+/// Python repr of a `Member` (as in the proxy's messages).
+fn member_repr(m: &Value) -> String {
+    let q = |v: &Value| v.as_str().map_or("None".to_string(), |s| format!("'{s}'"));
+    format!(
+        "Member(user_id={}, user_email={}, role={})",
+        q(&m["user_id"]),
+        q(&m["user_email"]),
+        q(&m["role"])
+    )
+}
+
+/// `POST /team/member_add` (`team_member_add`, team_endpoints.py): adds one member or a list;
+/// unknown users get a `LiteLLM_UserTable` row. Team admins need a licence (400); a member
+/// already in the team is refused (400 `team_member_already_in_team`, only when every given
+/// member is already in); unknown team 404.
+pub(super) async fn member_add(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Res {
+    let body = body(&bytes)?;
+    lite.authenticate(&headers, "/team/member_add")?;
+    let table: &[(&str, Ty)] = &[
+        ("team_id", Ty::NonNull(&Ty::Str)),
+        ("max_budget_in_team", Ty::Num),
+        ("budget_duration", Ty::Str),
+        ("allowed_models", Ty::StrList),
+    ];
+    let mut f = fields::validate(&body, &[table]).map_err(ApiError::Validation)?;
+    let mut errs = Vec::new();
+    let members: Vec<Value> = match body.get("member") {
+        None => return Err(ApiError::Validation(vec![fields::missing(&body, "member")])),
+        Some(Value::Array(list)) => fields::coerce(
+            &Value::Array(list.clone()),
+            Ty::Members,
+            &["body".into(), "member".into()],
+            &mut errs,
+        )
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default(),
+        Some(one) => {
+            let wrapped = fields::coerce(
+                &json!([one]),
+                Ty::Members,
+                &["body".into(), "member".into()],
+                &mut errs,
+            );
+            wrapped
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+        }
+    };
+    let Some(Value::String(team_id)) = f.remove("team_id") else {
+        errs.push(fields::missing(&body, "team_id"));
+        return Err(ApiError::Validation(errs));
+    };
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let single = !body["member"].is_array();
+    let row = lite.store.commit(|db, now| {
+        if let Some(admin) = members.iter().find(|m| m["role"] == "admin").filter(|_| !db.premium) {
+            let got = if single { String::new() } else { format!(" Got={}.", member_repr(admin)) };
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                400,
+                format!("Assigning team admins is a premium feature.{got} {}", super::NOT_PREMIUM),
+            ));
+        }
+        let Some(Value::Object(existing)) = db.teams.get(&team_id).cloned() else {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                404,
+                format!("Team not found for team_id={team_id}"),
+            ));
+        };
+        let current: Vec<Value> = existing["members_with_roles"].as_array().cloned().unwrap_or_default();
+        let is_in = |m: &Value| {
+            current.iter().any(|c| {
+                (m["user_id"].is_string() && c["user_id"] == m["user_id"])
+                    || (m["user_email"].is_string() && c["user_email"] == m["user_email"])
+            })
+        };
+        let dup = members.iter().filter(|m| is_in(m)).count();
+        if dup > 0 && dup == members.len() {
+            let shown: Vec<String> = current.iter().map(member_repr).collect();
+            let m = &members[0];
+            let message = if single {
+                format!(
+                    "User already in team. Member: user_id={}, user_email={}. Existing members=[{}]",
+                    m["user_id"].as_str().unwrap_or("None"),
+                    m["user_email"].as_str().unwrap_or("None"),
+                    shown.join(", ")
+                )
+            } else {
+                format!("All users are already in team. Existing members=[{}]", shown.join(", "))
+            };
+            return Err(ApiError::proxy(400, "team_member_already_in_team", message, Some("member")));
+        }
+        let mut row = existing;
+        let mut list = current.clone();
+        let (mut users, mut memberships) = (Vec::new(), Vec::new());
+        for m in members.iter().filter(|m| !is_in(m)) {
+            let user_id = m["user_id"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let stamp = json!(time::format(now));
+            let user = db.users.entry(user_id.clone()).or_insert_with(|| {
+                json!({"user_id": user_id, "user_email": m["user_email"], "user_role": "internal_user",
+                       "teams": [], "models": [], "metadata": {}, "spend": 0.0, "max_budget": null,
+                       "created_at": stamp, "updated_at": stamp})
+            });
+            if let Some(t) = user["teams"].as_array_mut() {
+                if !t.iter().any(|x| *x == team_id) {
+                    t.push(team_id.clone().into());
+                }
+            }
+            users.push(user.clone());
+            memberships.push(json!({"user_id": user_id, "team_id": team_id, "budget_id": null,
+                "spend": 0.0, "total_spend": 0.0, "litellm_budget_table": null}));
+            list.push(json!({"user_id": user_id, "user_email": m["user_email"], "role": m["role"]}));
+        }
+        row.insert("members_with_roles".into(), Value::Array(list));
+        row.insert("updated_at".into(), time::format(now).into());
+        db.teams.insert(team_id.clone(), Value::Object(row.clone()));
+        let mut res = shown(&row);
+        res.insert("updated_users".into(), Value::Array(users));
+        res.insert("updated_team_memberships".into(), Value::Array(memberships));
+        Ok(res)
+    })?;
+    ok(row.into())
 }
 
 /// `POST /team/delete`: all ids must exist; the teams' keys go with them.
