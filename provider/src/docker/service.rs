@@ -444,8 +444,8 @@ fn state_from(
         }
         let entries: Vec<(String, String)> = cur
             .string_entries()
-            .into_iter()
-            .filter_map(|(k, _)| seen.env_all.get(&k).map(|v| (k, v.clone())))
+            .into_keys()
+            .filter_map(|k| seen.env_all.get(&k).map(|v| (k, v.clone())))
             .collect();
         s.set(attr, Value::string_map(entries));
     }
