@@ -24,27 +24,14 @@ use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
 /// Types that fail the round-trip (or plan twice) only because of a known bug another change
 /// fixes, with the reason. The test fails when one of them passes.
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    (
-        "webide_coder_group",
-        "issue 17: organization `default` (config) vs the organization's name (import) forces replacement",
-    ),
-    (
-        "webide_coder_template",
-        "issue 17: organization `default` (config) vs the organization's name (import) forces replacement",
-    ),
-    (
-        "webide_gitea_repository_collaborator",
-        "issue 17: a read grant to a user with write through a team reads back as write (perpetual diff)",
-    ),
-];
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 /// Types whose `-generate-config-out` configuration cannot plan clean, with why (Terraform
 /// >= 1.5 only). Checked like [`KNOWN_FAILURES`]: an entry that passes fails the test.
 const GENERATED_CONFIG_GAPS: &[(&str, &str)] = &[
     (
         "webide_coder_template",
-        "`directory` is a local path no server returns: the generated configuration has `directory = null` (fill it in)",
+        "`directory` is a local path no server returns: the generated configuration has `directory = null`, which plan refuses on the attribute, saying to fill it in",
     ),
     (
         "webide_compose_service",
@@ -395,7 +382,12 @@ async fn every_resource_plans_twice_clean_and_imports_clean() -> Result<()> {
     let h = Harness::new()?;
     let version = h.cli().version().to_string();
     println!("Terraform CLI: {}", h.cli().version_line);
-    let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
+    // Coder groups need Coder's Premium licence.
+    let premium = SandboxConfig {
+        coder_premium: true,
+        ..Default::default()
+    };
+    let sb = webide_sandbox::start(premium, "127.0.0.1", Ports::default()).await?;
     let prefix = format!("rt{}", std::process::id());
     let _guard = Cleanup(prefix.clone());
     let template_dir = workspace_root()
