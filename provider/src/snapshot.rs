@@ -4,7 +4,8 @@
 //! type in this provider process fetches the type's list once (all pages) and later reads are
 //! answered from that snapshot. Rules that keep drift detection exact:
 //! - any write by this process (create, update, delete) through the same client invalidates
-//!   the snapshot, so a read after a write goes back to the server;
+//!   the snapshot: every later read goes back to the server with its single GET (the list is
+//!   fetched at most once per process, so mixed reads and writes stay linear);
 //! - an object missing from the list, or whose list entry lacks a field the resource reads
 //!   back, is read with the single GET, so "deleted outside Terraform" and every drifted
 //!   field are decided by the same answer as before;
@@ -83,7 +84,14 @@ impl ListSnapshot {
         let rows = match &*slot {
             Slot::Loaded(rows, listed) if *listed == generation => rows.clone(),
             Slot::Disabled => return None,
-            Slot::Empty | Slot::Loaded(..) => match load().await {
+            // Listed once and written since: later reads use the single GET. Listing again
+            // after every write would make a workload that mixes reads and writes (a destroy
+            // of N objects) cost N lists of N rows.
+            Slot::Loaded(..) => {
+                *slot = Slot::Disabled;
+                return None;
+            }
+            Slot::Empty => match load().await {
                 Ok(rows) => {
                     let rows: Arc<SharedRows> =
                         Arc::new(rows.into_iter().map(|(k, v)| (k, Arc::new(v))).collect());
@@ -91,7 +99,7 @@ impl ListSnapshot {
                         *slot = Slot::Loaded(rows.clone(), generation);
                     } else {
                         // A write happened while listing: the list may predate it.
-                        *slot = Slot::Empty;
+                        *slot = Slot::Disabled;
                         return None;
                     }
                     rows
@@ -170,8 +178,11 @@ mod tests {
         assert_eq!(snap.row("gone", load).await, None, "missing: single GET");
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         snap.invalidate();
-        assert!(snap.row("a", load).await.is_some());
-        assert_eq!(loads.load(Ordering::SeqCst), 2, "a write forces a new list");
+        assert!(
+            snap.row("a", load).await.is_none(),
+            "after a write: single GET"
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "never listed twice");
     }
 
     #[tokio::test]
@@ -208,12 +219,17 @@ mod tests {
             .await;
         assert_eq!(got, None, "the read falls back to the single GET");
         let loads = AtomicUsize::new(0);
-        snap.row("a", || async {
-            loads.fetch_add(1, Ordering::SeqCst);
-            Ok(rows(&["a"]))
-        })
-        .await;
-        assert_eq!(loads.load(Ordering::SeqCst), 1, "listed again");
+        let again = snap
+            .row("a", || async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok(rows(&["a"]))
+            })
+            .await;
+        assert_eq!(
+            (again, loads.load(Ordering::SeqCst)),
+            (None, 0),
+            "not listed again"
+        );
     }
 
     #[tokio::test]
