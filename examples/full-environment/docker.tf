@@ -14,7 +14,10 @@ locals {
     litellm   = "ghcr.io/berriai/litellm:main-v1.106.2"
     mailpit   = "axllent/mailpit:latest"
   }
-  image = { for k, v in local.upstream : k => local.standin ? webide_compose_image.standin[0].image_id : lookup(var.images, k, v) }
+  # An image named in var.images wins; else the stand-in (if asked for), else upstream.
+  image = { for k, v in local.upstream : k => contains(keys(var.images), k) ? var.images[k] : local.standin ? webide_compose_image.standin[0].image_id : v }
+  # PostgreSQL and Redis run for real unless they too are stand-ins.
+  real = { for k in ["postgres", "redis"] : k => !local.standin || contains(keys(var.images), k) }
   port = {
     coder         = 7080, coder_tls = 7443, gitea = 3000, authentik = 9000,
     minio_console = 9001, minio_api = 9002, litellm = 4000, mailpit = 8025,
@@ -46,7 +49,7 @@ resource "webide_compose_service" "postgres" {
   provider      = webide.engine
   name          = "${var.name_prefix}-postgres"
   image         = local.image["postgres"]
-  command       = local.standin ? ["serve", "5432", "/var/lib/postgresql/data"] : null
+  command       = local.real["postgres"] ? ["postgres"] : ["serve", "5432", "/var/lib/postgresql/data"]
   env           = { POSTGRES_USER = "webide", SERVICE_NAME = "postgres" }
   sensitive_env = { POSTGRES_PASSWORD = var.secrets["postgres_password"] }
   network {
@@ -58,7 +61,7 @@ resource "webide_compose_service" "postgres" {
     target = "/var/lib/postgresql/data"
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["postgres"] : ["pg_isready", "-U", "webide"]
+    test     = local.real["postgres"] ? ["pg_isready", "-U", "webide"] : local.standin_check["postgres"]
     interval = "1s"
   }
 }
@@ -67,14 +70,14 @@ resource "webide_compose_service" "redis" {
   provider = webide.engine
   name     = "${var.name_prefix}-redis"
   image    = local.image["redis"]
-  command  = local.standin ? ["serve", "6379"] : null
+  command  = local.real["redis"] ? ["redis-server"] : ["serve", "6379"]
   env      = { SERVICE_NAME = "redis" }
   network {
     name    = webide_compose_network.platform.name
     aliases = ["redis"]
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["redis"] : ["redis-cli", "ping"]
+    test     = local.real["redis"] ? ["redis-cli", "ping"] : local.standin_check["redis"]
     interval = "1s"
   }
 }

@@ -53,7 +53,7 @@ variable "coder_token" {
 }
 
 variable "images" {
-  description = "Container images. Empty: the upstream images. `standin_context`: build one stand-in image from that directory and run every service from it (CI, no registry)."
+  description = "Container images by service (postgres, redis, authentik, gitea, coder, minio, litellm, mailpit); unnamed ones are the upstream images. `standin_context`: build one stand-in image from that directory and run every service not named here from it (CI, no registry; CI names a Debian-built PostgreSQL/Redis image for `postgres` and `redis`)."
   type        = map(string)
   default     = {}
 }

@@ -29,12 +29,19 @@ pub fn docker_available() -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Images for the example's containers. Nothing can be pulled here, so every service runs a
-/// stand-in built from the workspace's `fixture-svc` (a static binary `FROM scratch`); the
-/// example builds that image itself from the context directory given here.
+/// Images for the example's containers. Nothing can be pulled here: PostgreSQL and Redis run
+/// for real from an image built from Debian's packages (built on first use, then cached);
+/// every other service runs a stand-in built from the workspace's `fixture-svc` (a static
+/// binary `FROM scratch`), which the example builds itself from the context directory given.
 pub fn images() -> Result<Value> {
     let ctx = webide_acceptance_tests::fixture::fixture_context()?;
-    Ok(json!({ "standin_context": ctx.display().to_string() }))
+    let data = webide_acceptance_tests::debian_image::debian_data_image()
+        .context("the Debian-built PostgreSQL/Redis image")?;
+    Ok(json!({
+        "standin_context": ctx.display().to_string(),
+        "postgres": data,
+        "redis": data,
+    }))
 }
 
 /// The seeds' role matrix, checked on each service's own state.
