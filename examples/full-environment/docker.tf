@@ -24,7 +24,6 @@ locals {
   }
   # Stand-ins answer on the service's port; their health check asks them.
   standin_check = { for k, p in { postgres = 5432, redis = 6379, authentik = 9000, gitea = 3000, coder = 7080, minio = 9002, litellm = 4000, mailpit = 8025 } : k => ["/fixture-svc", "check", "127.0.0.1:${p}"] }
-  pg_url        = "postgres://webide:${var.secrets["postgres_password"]}@${webide_compose_service.postgres.name}:5432"
 }
 
 resource "webide_compose_image" "standin" {
@@ -90,14 +89,16 @@ resource "webide_compose_service" "authentik_server" {
   env = {
     SERVICE_NAME               = "authentik-server"
     AUTHENTIK_POSTGRESQL__HOST = webide_compose_service.postgres.name
-    AUTHENTIK_POSTGRESQL__USER = "webide"
+    AUTHENTIK_POSTGRESQL__USER = "authentik"
+    AUTHENTIK_POSTGRESQL__NAME = "authentik"
     AUTHENTIK_REDIS__HOST      = webide_compose_service.redis.name
     AUTHENTIK_EMAIL__HOST      = "mailpit"
   }
   sensitive_env = {
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
-    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name = webide_compose_network.platform.name
   }
@@ -119,7 +120,7 @@ resource "webide_compose_service" "authentik_worker" {
   env      = webide_compose_service.authentik_server.env
   sensitive_env = {
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
-    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
   }
   network {
     name = webide_compose_network.platform.name
@@ -135,14 +136,17 @@ resource "webide_compose_service" "gitea" {
     SERVICE_NAME                                   = "gitea"
     GITEA__database__DB_TYPE                       = "postgres"
     GITEA__database__HOST                          = "${webide_compose_service.postgres.name}:5432"
+    GITEA__database__NAME                          = "gitea"
+    GITEA__database__USER                          = "gitea"
     GITEA__server__ROOT_URL                        = "http://localhost:${local.port.gitea + var.host_port_offset}/"
     GITEA__oauth2_client__ENABLE_AUTO_REGISTRATION = "true"
     WEBIDE_OIDC_CLIENT_ID                          = webide_authentik_oauth2_provider.sso["gitea"].client_id
   }
   sensitive_env = {
-    GITEA__database__PASSWD   = var.secrets["postgres_password"]
+    GITEA__database__PASSWD   = var.secrets["gitea_db_password"]
     WEBIDE_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["gitea"].client_secret
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name    = webide_compose_network.platform.name
     aliases = ["gitea"]
@@ -178,9 +182,10 @@ resource "webide_compose_service" "coder" {
     CODER_OIDC_GROUP_FIELD                      = "groups"
   }
   sensitive_env = {
-    CODER_PG_CONNECTION_URL  = "${local.pg_url}/coder?sslmode=disable"
+    CODER_PG_CONNECTION_URL  = "${local.db_url["coder"]}?sslmode=disable"
     CODER_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["coder"].client_secret
   }
+  depends_on = [webide_compose_exec.databases]
   # The seeds' Linux fix: host.docker.internal resolves inside the container.
   extra_hosts = ["host.docker.internal:host-gateway"]
   network {
@@ -245,8 +250,9 @@ resource "webide_compose_service" "litellm" {
   }
   sensitive_env = {
     LITELLM_MASTER_KEY = var.litellm_master_key
-    DATABASE_URL       = "${local.pg_url}/litellm"
+    DATABASE_URL       = local.db_url["litellm"]
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name    = webide_compose_network.platform.name
     aliases = ["litellm", "ai-gateway"]

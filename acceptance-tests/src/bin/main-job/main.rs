@@ -191,6 +191,12 @@ async fn main() -> Result<()> {
     let addrs = resource_addresses(&state);
     println!("  {} resources in state", addrs.len());
 
+    if docker.is_ok() {
+        for line in support::check_databases(&prefix)? {
+            println!("  {line}");
+        }
+    }
+
     p.step("role matrix, checked on each service");
     for line in check_role_matrix(&sb)? {
         println!("  {line}");

@@ -44,6 +44,33 @@ pub fn images() -> Result<Value> {
     }))
 }
 
+/// The per-service databases made by `webide_compose_exec.databases`, checked on the real
+/// PostgreSQL container: each role logs in over TCP with its password (scram-sha-256) and
+/// owns its database.
+pub fn check_databases(prefix: &str) -> Result<Vec<String>> {
+    let container = format!("{prefix}-postgres");
+    let mut lines = Vec::new();
+    for db in ["coder", "litellm", "gitea", "authentik"] {
+        let pw = format!("change-me-{db}-db");
+        let out = Command::new("docker")
+            .args(["exec", "-e", &format!("PGPASSWORD={pw}"), &container])
+            .args(["psql", "-h", "127.0.0.1", "-U", db, "-d", db, "-tAc"])
+            .arg("SELECT current_user || ' owns ' || pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+            .output()
+            .context("docker exec psql")?;
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        ensure!(
+            got == format!("{db} owns {db}"),
+            "database {db} on {container}: {got:?} {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        lines.push(format!(
+            "postgres: role {db} logs in with its password, owns database {db}"
+        ));
+    }
+    Ok(lines)
+}
+
 /// The seeds' role matrix, checked on each service's own state.
 pub fn check_role_matrix(sb: &RunningSandbox) -> Result<Vec<String>> {
     let gitea = sb.gitea_store().snapshot();
