@@ -35,8 +35,20 @@ pub fn level_from_env() -> Level {
 pub fn init() {
     let level = level_from_env();
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(tracing_subscriber::filter::LevelFilter::from_level(level)))
+        .with(HclogLayer.with_filter(filter(level)))
         .try_init();
+}
+
+/// `level` for our own events; libraries that log request and response bodies at debug/trace
+/// (bollard logs container and exec create bodies, env values included) are held at warn.
+fn filter(level: Level) -> tracing_subscriber::filter::Targets {
+    let quiet = level.min(Level::WARN);
+    tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_target("bollard", quiet)
+        .with_target("hyper", quiet)
+        .with_target("hyper_util", quiet)
+        .with_target("h2", quiet)
 }
 
 struct HclogLayer;
@@ -147,5 +159,20 @@ mod tests {
             super::rfc3339(951_782_400, 0),
             "2000-02-29T00:00:00.000000Z"
         );
+    }
+}
+
+#[cfg(test)]
+mod library_filter_tests {
+    use super::*;
+
+    #[test]
+    fn request_body_loggers_stay_at_warn_under_debug() {
+        let f = filter(Level::TRACE);
+        assert!(!f.would_enable("bollard::docker", &Level::DEBUG));
+        assert!(!f.would_enable("hyper_util::client", &Level::TRACE));
+        assert!(f.would_enable("bollard::docker", &Level::WARN));
+        assert!(f.would_enable("webide_provider::docker", &Level::TRACE));
+        assert!(!filter(Level::ERROR).would_enable("bollard", &Level::WARN));
     }
 }
