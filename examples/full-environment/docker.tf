@@ -202,6 +202,8 @@ resource "webide_compose_service" "coder" {
   }
 }
 
+# The minio/minio image has had no curl since late 2023 (minio/minio#18371); its own `mc ready
+# local` is the health check MinIO documents for containers.
 resource "webide_compose_service" "minio" {
   provider = webide.engine
   name     = "${var.name_prefix}-minio"
@@ -235,7 +237,7 @@ resource "webide_compose_service" "minio" {
     external = local.port.minio_console + var.host_port_offset
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["minio"] : ["curl", "-fsS", "http://localhost:9002/minio/health/live"]
+    test     = local.standin ? local.standin_check["minio"] : ["mc", "ready", "local"]
     interval = "1s"
   }
 }
