@@ -229,7 +229,7 @@ fn with_install_lock<T>(f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     result
 }
 
-fn flock_exclusive(file: &fs::File, path: &Path) -> Result<()> {
+pub(crate) fn flock_exclusive(file: &fs::File, path: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: flock on a file descriptor we own.

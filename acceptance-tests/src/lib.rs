@@ -29,6 +29,7 @@
 //! `WEBIDE_ACC_KEEP=1` (keep temp dirs and print their paths).
 
 pub mod cli;
+pub mod debian_image;
 pub mod fixture;
 pub mod process;
 pub mod provider;

@@ -14,14 +14,16 @@ locals {
     litellm   = "ghcr.io/berriai/litellm:main-v1.106.2"
     mailpit   = "axllent/mailpit:latest"
   }
-  image = { for k, v in local.upstream : k => local.standin ? webide_compose_image.standin[0].image_id : lookup(var.images, k, v) }
+  # An image named in var.images wins; else the stand-in (if asked for), else upstream.
+  image = { for k, v in local.upstream : k => contains(keys(var.images), k) ? var.images[k] : local.standin ? webide_compose_image.standin[0].image_id : v }
+  # PostgreSQL and Redis run for real unless they too are stand-ins.
+  real = { for k in ["postgres", "redis"] : k => !local.standin || contains(keys(var.images), k) }
   port = {
     coder         = 7080, coder_tls = 7443, gitea = 3000, authentik = 9000,
     minio_console = 9001, minio_api = 9002, litellm = 4000, mailpit = 8025,
   }
   # Stand-ins answer on the service's port; their health check asks them.
   standin_check = { for k, p in { postgres = 5432, redis = 6379, authentik = 9000, gitea = 3000, coder = 7080, minio = 9002, litellm = 4000, mailpit = 8025 } : k => ["/fixture-svc", "check", "127.0.0.1:${p}"] }
-  pg_url        = "postgres://webide:${var.secrets["postgres_password"]}@${webide_compose_service.postgres.name}:5432"
 }
 
 resource "webide_compose_image" "standin" {
@@ -46,7 +48,7 @@ resource "webide_compose_service" "postgres" {
   provider      = webide.engine
   name          = "${var.name_prefix}-postgres"
   image         = local.image["postgres"]
-  command       = local.standin ? ["serve", "5432", "/var/lib/postgresql/data"] : null
+  command       = local.real["postgres"] ? ["postgres"] : ["serve", "5432", "/var/lib/postgresql/data"]
   env           = { POSTGRES_USER = "webide", SERVICE_NAME = "postgres" }
   sensitive_env = { POSTGRES_PASSWORD = var.secrets["postgres_password"] }
   network {
@@ -58,7 +60,7 @@ resource "webide_compose_service" "postgres" {
     target = "/var/lib/postgresql/data"
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["postgres"] : ["pg_isready", "-U", "webide"]
+    test     = local.real["postgres"] ? ["pg_isready", "-U", "webide"] : local.standin_check["postgres"]
     interval = "1s"
   }
 }
@@ -67,14 +69,14 @@ resource "webide_compose_service" "redis" {
   provider = webide.engine
   name     = "${var.name_prefix}-redis"
   image    = local.image["redis"]
-  command  = local.standin ? ["serve", "6379"] : null
+  command  = local.real["redis"] ? ["redis-server"] : ["serve", "6379"]
   env      = { SERVICE_NAME = "redis" }
   network {
     name    = webide_compose_network.platform.name
     aliases = ["redis"]
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["redis"] : ["redis-cli", "ping"]
+    test     = local.real["redis"] ? ["redis-cli", "ping"] : local.standin_check["redis"]
     interval = "1s"
   }
 }
@@ -87,14 +89,16 @@ resource "webide_compose_service" "authentik_server" {
   env = {
     SERVICE_NAME               = "authentik-server"
     AUTHENTIK_POSTGRESQL__HOST = webide_compose_service.postgres.name
-    AUTHENTIK_POSTGRESQL__USER = "webide"
+    AUTHENTIK_POSTGRESQL__USER = "authentik"
+    AUTHENTIK_POSTGRESQL__NAME = "authentik"
     AUTHENTIK_REDIS__HOST      = webide_compose_service.redis.name
     AUTHENTIK_EMAIL__HOST      = "mailpit"
   }
   sensitive_env = {
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
-    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name = webide_compose_network.platform.name
   }
@@ -116,7 +120,7 @@ resource "webide_compose_service" "authentik_worker" {
   env      = webide_compose_service.authentik_server.env
   sensitive_env = {
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
-    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["postgres_password"]
+    AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
   }
   network {
     name = webide_compose_network.platform.name
@@ -132,14 +136,17 @@ resource "webide_compose_service" "gitea" {
     SERVICE_NAME                                   = "gitea"
     GITEA__database__DB_TYPE                       = "postgres"
     GITEA__database__HOST                          = "${webide_compose_service.postgres.name}:5432"
+    GITEA__database__NAME                          = "gitea"
+    GITEA__database__USER                          = "gitea"
     GITEA__server__ROOT_URL                        = "http://localhost:${local.port.gitea + var.host_port_offset}/"
     GITEA__oauth2_client__ENABLE_AUTO_REGISTRATION = "true"
     WEBIDE_OIDC_CLIENT_ID                          = webide_authentik_oauth2_provider.sso["gitea"].client_id
   }
   sensitive_env = {
-    GITEA__database__PASSWD   = var.secrets["postgres_password"]
+    GITEA__database__PASSWD   = var.secrets["gitea_db_password"]
     WEBIDE_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["gitea"].client_secret
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name    = webide_compose_network.platform.name
     aliases = ["gitea"]
@@ -175,9 +182,10 @@ resource "webide_compose_service" "coder" {
     CODER_OIDC_GROUP_FIELD                      = "groups"
   }
   sensitive_env = {
-    CODER_PG_CONNECTION_URL  = "${local.pg_url}/coder?sslmode=disable"
+    CODER_PG_CONNECTION_URL  = "${local.db_url["coder"]}?sslmode=disable"
     CODER_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["coder"].client_secret
   }
+  depends_on = [webide_compose_exec.databases]
   # The seeds' Linux fix: host.docker.internal resolves inside the container.
   extra_hosts = ["host.docker.internal:host-gateway"]
   network {
@@ -194,6 +202,8 @@ resource "webide_compose_service" "coder" {
   }
 }
 
+# The minio/minio image has had no curl since late 2023 (minio/minio#18371); its own `mc ready
+# local` is the health check MinIO documents for containers.
 resource "webide_compose_service" "minio" {
   provider = webide.engine
   name     = "${var.name_prefix}-minio"
@@ -227,7 +237,7 @@ resource "webide_compose_service" "minio" {
     external = local.port.minio_console + var.host_port_offset
   }
   healthcheck {
-    test     = local.standin ? local.standin_check["minio"] : ["curl", "-fsS", "http://localhost:9002/minio/health/live"]
+    test     = local.standin ? local.standin_check["minio"] : ["mc", "ready", "local"]
     interval = "1s"
   }
 }
@@ -242,8 +252,9 @@ resource "webide_compose_service" "litellm" {
   }
   sensitive_env = {
     LITELLM_MASTER_KEY = var.litellm_master_key
-    DATABASE_URL       = "${local.pg_url}/litellm"
+    DATABASE_URL       = local.db_url["litellm"]
   }
+  depends_on = [webide_compose_exec.databases]
   network {
     name    = webide_compose_network.platform.name
     aliases = ["litellm", "ai-gateway"]

@@ -53,7 +53,7 @@ variable "coder_token" {
 }
 
 variable "images" {
-  description = "Container images. Empty: the upstream images. `standin_context`: build one stand-in image from that directory and run every service from it (CI, no registry)."
+  description = "Container images by service (postgres, redis, authentik, gitea, coder, minio, litellm, mailpit); unnamed ones are the upstream images. `standin_context`: build one stand-in image from that directory and run every service not named here from it (CI, no registry; CI names a Debian-built PostgreSQL/Redis image for `postgres` and `redis`)."
   type        = map(string)
   default     = {}
 }
@@ -72,13 +72,21 @@ variable "host_port_offset" {
 }
 
 variable "secrets" {
-  description = "Service secrets (database password, Authentik secret key, MinIO root password)."
+  description = "Service secrets: PostgreSQL superuser password, one database password per service (`<service>_db_password` for coder, litellm, gitea, authentik), Authentik secret key, MinIO root password."
   type        = map(string)
   sensitive   = true
   default = {
-    postgres_password    = "change-me-postgres"
-    authentik_secret_key = "change-me-authentik-secret-key-0123456789"
-    minio_root_password  = "change-me-minio"
+    postgres_password     = "change-me-postgres"
+    coder_db_password     = "change-me-coder-db"
+    litellm_db_password   = "change-me-litellm-db"
+    gitea_db_password     = "change-me-gitea-db"
+    authentik_db_password = "change-me-authentik-db"
+    authentik_secret_key  = "change-me-authentik-secret-key-0123456789"
+    minio_root_password   = "change-me-minio"
+  }
+  validation {
+    condition     = alltrue([for k in ["postgres_password", "coder_db_password", "litellm_db_password", "gitea_db_password", "authentik_db_password", "authentik_secret_key", "minio_root_password"] : length(lookup(var.secrets, k, "")) >= 8])
+    error_message = "The secrets variable needs postgres_password, coder_db_password, litellm_db_password, gitea_db_password, authentik_db_password, authentik_secret_key and minio_root_password, each at least 8 characters."
   }
 }
 

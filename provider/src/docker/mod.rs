@@ -1,7 +1,10 @@
-//! Docker Engine (through bollard): compose-like services, networks, volumes and images.
+//! Docker Engine (through bollard): compose-like services, networks, volumes, images and
+//! steps run inside containers (exec).
 //! Every object gets the label `webide.managed=true` plus `webide.resource=<type>`, so what
 //! webide made can always be found (and checked for leftovers).
 
+pub mod exec;
+pub mod exec_step;
 pub mod image;
 pub mod network;
 pub mod service;
@@ -212,6 +215,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
         Arc::new(volume::VolumeResource),
         Arc::new(image::ImageResource),
         Arc::new(service::ServiceResource),
+        Arc::new(exec_step::ExecStepResource),
     ]
 }
 

@@ -197,3 +197,18 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod library_filter_tests {
+    use super::*;
+
+    #[test]
+    fn request_body_loggers_stay_at_warn_under_debug() {
+        let f = filter(Level::TRACE);
+        assert!(!f.would_enable("bollard::docker", &Level::DEBUG));
+        assert!(!f.would_enable("hyper_util::client", &Level::TRACE));
+        assert!(f.would_enable("bollard::docker", &Level::WARN));
+        assert!(f.would_enable("webide_provider::docker", &Level::TRACE));
+        assert!(!filter(Level::ERROR).would_enable("bollard", &Level::WARN));
+    }
+}

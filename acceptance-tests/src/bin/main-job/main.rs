@@ -141,13 +141,15 @@ async fn main() -> Result<()> {
         println!("  {svc:<10} {url}");
     }
 
-    p.step("Docker Engine and stand-in images");
+    p.step("Docker Engine, Debian PostgreSQL/Redis image, stand-in image");
     let docker = docker_available();
     let prefix = format!("wmj{}", std::process::id() % 100_000);
     let imgs = match &docker {
         Ok(version) => {
             println!("  engine {version}");
-            images()?
+            let imgs = images()?;
+            println!("  postgres, redis: {} (real servers)", imgs["postgres"]);
+            imgs
         }
         Err(e) => {
             if std::env::var_os("CI").is_some() {
@@ -188,6 +190,12 @@ async fn main() -> Result<()> {
     let state = wd.show_state_json().await?;
     let addrs = resource_addresses(&state);
     println!("  {} resources in state", addrs.len());
+
+    if docker.is_ok() {
+        for line in support::check_databases(&prefix)? {
+            println!("  {line}");
+        }
+    }
 
     p.step("role matrix, checked on each service");
     for line in check_role_matrix(&sb)? {

@@ -29,12 +29,46 @@ pub fn docker_available() -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Images for the example's containers. Nothing can be pulled here, so every service runs a
-/// stand-in built from the workspace's `fixture-svc` (a static binary `FROM scratch`); the
-/// example builds that image itself from the context directory given here.
+/// Images for the example's containers. Nothing can be pulled here: PostgreSQL and Redis run
+/// for real from an image built from Debian's packages (built on first use, then cached);
+/// every other service runs a stand-in built from the workspace's `fixture-svc` (a static
+/// binary `FROM scratch`), which the example builds itself from the context directory given.
 pub fn images() -> Result<Value> {
     let ctx = webide_acceptance_tests::fixture::fixture_context()?;
-    Ok(json!({ "standin_context": ctx.display().to_string() }))
+    let data = webide_acceptance_tests::debian_image::debian_data_image()
+        .context("the Debian-built PostgreSQL/Redis image")?;
+    Ok(json!({
+        "standin_context": ctx.display().to_string(),
+        "postgres": data,
+        "redis": data,
+    }))
+}
+
+/// The per-service databases made by `webide_compose_exec.databases`, checked on the real
+/// PostgreSQL container: each role logs in over TCP with its password (scram-sha-256) and
+/// owns its database.
+pub fn check_databases(prefix: &str) -> Result<Vec<String>> {
+    let container = format!("{prefix}-postgres");
+    let mut lines = Vec::new();
+    for db in ["coder", "litellm", "gitea", "authentik"] {
+        let pw = format!("change-me-{db}-db");
+        let out = Command::new("docker")
+            .args(["exec", "-e", &format!("PGPASSWORD={pw}"), &container])
+            .args(["psql", "-h", "127.0.0.1", "-U", db, "-d", db, "-tAc"])
+            .arg("SELECT current_user || ' owns ' || pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+            .output()
+            .context("docker exec psql")?;
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        ensure!(
+            got == format!("{db} owns {db}"),
+            "database {db} on {container}: {got:?} {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        lines.push(format!(
+            "postgres: role {db} logs in with its password, owns database {db}"
+        ));
+    }
+    Ok(lines)
 }
 
 /// The seeds' role matrix, checked on each service's own state.
