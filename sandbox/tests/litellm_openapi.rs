@@ -1,6 +1,6 @@
 //! Responses of the LiteLLM simulator against the upstream OpenAPI document
 //! (`litellm-openapi-1.106.2.json` in `$WEBIDE_SPECS_DIR`, default
-//! `../shared/specs` next to the workspace). Skipped when it is absent.
+//! `../shared/specs` next to the workspace). Skipped when it is absent; a failure under `CI`.
 
 mod common;
 
@@ -18,6 +18,13 @@ fn spec() -> Option<Value> {
     match std::fs::read(&path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the OpenAPI document parses")),
         Err(e) => {
+            // Under CI the documents are part of the checkout's surroundings: their absence
+            // is a failure, never a silent skip.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} not readable under CI ({e}); set WEBIDE_SPECS_DIR",
+                path.display()
+            );
             eprintln!(
                 "SKIPPED: {} not readable ({e}); set WEBIDE_SPECS_DIR",
                 path.display()

@@ -1,7 +1,7 @@
 //! Answers of the Gitea, Authentik and Coder simulators against the upstream OpenAPI documents
 //! in `$WEBIDE_SPECS_DIR` (default `../shared/specs` next to the workspace): every field the
 //! spec marks required is there, and every field we return is one the spec declares. Skipped,
-//! with a message, when the documents are absent (e.g. on a user's machine).
+//! with a message, when the documents are absent (e.g. on a user's machine); a failure under `CI`.
 
 mod common;
 
@@ -23,6 +23,13 @@ fn load(name: &str) -> Option<Value> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
+            // Under CI the documents are part of the checkout's surroundings: their absence
+            // is a failure, never a silent skip.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} not readable under CI ({e}); set WEBIDE_SPECS_DIR",
+                path.display()
+            );
             eprintln!(
                 "SKIPPED: {} not readable ({e}); set WEBIDE_SPECS_DIR",
                 path.display()
