@@ -5,7 +5,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tonic_build::configure().build_client(true).compile_protos(
         &["proto/tfplugin6.proto", "proto/goplugin.proto"],
-        &["proto"],
+        &[
+            std::path::PathBuf::from("proto"),
+            // google/protobuf/timestamp.proto (ephemeral resources' renew_at).
+            protoc_bin_vendored::include_path()?,
+        ],
     )?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

@@ -276,3 +276,62 @@ fn refuses_clients_without_protocol_6() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
 }
+
+/// Protocol 6.8 RPCs the provider does not serve answer UNIMPLEMENTED over the
+/// wire, and the capabilities/metadata advertise none of them.
+#[tokio::test]
+async fn unserved_protocol_6_8_rpcs_answer_unimplemented() {
+    let (pem, cert, key) = client_identity();
+    let plugin = start(&pem);
+    let channel = connect(&plugin, Some((cert, key)))
+        .await
+        .expect("mTLS connect");
+    let mut client = pb::provider_client::ProviderClient::new(channel);
+
+    let meta = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .expect("GetMetadata")
+        .into_inner();
+    assert!(meta.functions.is_empty());
+    assert!(!meta.server_capabilities.unwrap().move_resource_state);
+    assert!(meta
+        .resources
+        .iter()
+        .any(|r| r.type_name == "webide_litellm_key"));
+
+    let code = |r: Result<(), tonic::Status>| r.expect_err("must not succeed").code();
+    assert_eq!(
+        code(
+            client
+                .get_functions(pb::get_functions::Request {})
+                .await
+                .map(|_| ())
+        ),
+        tonic::Code::Unimplemented
+    );
+    assert_eq!(
+        code(
+            client
+                .call_function(pb::call_function::Request {
+                    name: "anything".into(),
+                    arguments: vec![],
+                })
+                .await
+                .map(|_| ())
+        ),
+        tonic::Code::Unimplemented
+    );
+    assert_eq!(
+        code(
+            client
+                .move_resource_state(pb::move_resource_state::Request {
+                    target_type_name: "webide_litellm_key".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ())
+        ),
+        tonic::Code::Unimplemented
+    );
+}

@@ -150,6 +150,8 @@ fn attribute_pb(a: &Attribute) -> pb::schema::Attribute {
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: a.deprecated,
+        nested_type: None,
+        write_only: false,
     }
 }
 
@@ -210,6 +212,11 @@ fn conform_to_plan(type_name: &str, new_state: &mut Value, planned: &Value) {
 
 type R<T> = Result<Response<T>, Status>;
 
+/// The gRPC answer for an RPC of protocol 6.8 this provider does not serve.
+fn unimplemented(rpc: &str) -> Status {
+    Status::unimplemented(format!("terraform-provider-webide does not serve {rpc}"))
+}
+
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     async fn get_metadata(
@@ -221,6 +228,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             server_capabilities: Some(pb::ServerCapabilities {
                 plan_destroy: false,
                 get_provider_schema_optional: false,
+                move_resource_state: false,
             }),
             diagnostics: vec![],
             data_sources: ds
@@ -235,6 +243,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     type_name: n.to_string(),
                 })
                 .collect(),
+            functions: vec![],
+            ephemeral_resources: vec![],
         }))
     }
 
@@ -254,11 +264,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .iter()
                 .map(|(n, s)| (n.to_string(), schema_pb(s)))
                 .collect(),
+            functions: Default::default(),
+            ephemeral_resource_schemas: Default::default(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(pb::ServerCapabilities {
                 plan_destroy: false,
                 get_provider_schema_optional: false,
+                move_resource_state: false,
             }),
         }))
     }
@@ -428,6 +441,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             new_state: encode(&new_state, &ty)?,
             diagnostics: diags_pb(&diags),
             private: req.private,
+            deferred: None,
         }))
     }
 
@@ -449,6 +463,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 planned_private: req.prior_private,
                 diagnostics: vec![],
                 legacy_type_system: false,
+                deferred: None,
             }));
         }
         let mut ctx = plan::plan(&schema.block, &prior, &proposed, &config);
@@ -464,6 +479,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             planned_private,
             diagnostics: diags_pb(&ctx.diags),
             legacy_type_system: false,
+            deferred: None,
         }))
     }
 
@@ -547,6 +563,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(pb::import_resource_state::Response {
             imported_resources: imported,
             diagnostics: diags_pb(&diags),
+            deferred: None,
         }))
     }
 
@@ -570,7 +587,62 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(pb::read_data_source::Response {
             state: encode(&state, &ty)?,
             diagnostics: diags_pb(&diags),
+            deferred: None,
         }))
+    }
+
+    // RPCs of protocol 6.8 the provider does not serve: no state moves
+    // (ServerCapabilities.move_resource_state is false), no ephemeral
+    // resources (none listed in GetMetadata/GetProviderSchema), no functions.
+    // Terraform only calls them for what the provider advertised.
+
+    async fn move_resource_state(
+        &self,
+        _: Request<pb::move_resource_state::Request>,
+    ) -> R<pb::move_resource_state::Response> {
+        Err(unimplemented("MoveResourceState"))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> R<pb::validate_ephemeral_resource_config::Response> {
+        Err(unimplemented("ValidateEphemeralResourceConfig"))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _: Request<pb::open_ephemeral_resource::Request>,
+    ) -> R<pb::open_ephemeral_resource::Response> {
+        Err(unimplemented("OpenEphemeralResource"))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> R<pb::renew_ephemeral_resource::Response> {
+        Err(unimplemented("RenewEphemeralResource"))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> R<pb::close_ephemeral_resource::Response> {
+        Err(unimplemented("CloseEphemeralResource"))
+    }
+
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> R<pb::get_functions::Response> {
+        Err(unimplemented("GetFunctions"))
+    }
+
+    async fn call_function(
+        &self,
+        _: Request<pb::call_function::Request>,
+    ) -> R<pb::call_function::Response> {
+        Err(unimplemented("CallFunction"))
     }
 
     async fn stop_provider(
