@@ -237,7 +237,9 @@ pub(crate) async fn create_or_adopt(
     // An OAuth2 provider's client secret, when not given, is generated here rather than by
     // Authentik (the API takes it, up to 255 characters): the row holding it is ours.
     let secret = (path == OAUTH2_PROVIDERS && body.get("client_secret").is_none_or(Json::is_null))
-        .then(|| hex::encode(rand::random::<[u8; 32]>()) + &hex::encode(rand::random::<[u8; 32]>()));
+        .then(|| {
+            hex::encode(rand::random::<[u8; 32]>()) + &hex::encode(rand::random::<[u8; 32]>())
+        });
     if let Some(s) = &secret {
         body["client_secret"] = Json::String(s.clone());
     }
