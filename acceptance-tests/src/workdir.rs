@@ -186,6 +186,19 @@ impl TfWorkdir {
         self
     }
 
+    /// Points the `webide` provider at every simulator of `sb` (URLs and admin credentials of
+    /// LiteLLM, Authentik, Gitea and Coder, through the provider's environment variables).
+    pub fn set_sandbox_env(&mut self, sb: &webide_sandbox::RunningSandbox) -> &mut Self {
+        self.set_env("LITELLM_PROXY_URL", &sb.litellm_url)
+            .set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key)
+            .set_env("AUTHENTIK_URL", &sb.authentik_url)
+            .set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token)
+            .set_env("GITEA_BASE_URL", &sb.gitea_url)
+            .set_env("GITEA_TOKEN", &sb.config.gitea_admin_token)
+            .set_env("CODER_URL", &sb.coder_url)
+            .set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token)
+    }
+
     /// Removes a variable set with [`TfWorkdir::set_env`].
     pub fn remove_env(&mut self, key: &str) -> &mut Self {
         self.env.remove(key);

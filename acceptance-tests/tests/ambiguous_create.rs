@@ -69,14 +69,7 @@ resource "webide_gitea_user" "user" {
 
 async fn workdir(h: &Harness, sb: &RunningSandbox) -> Result<TfWorkdir> {
     let mut wd = h.workdir_with_main(MAIN_TF)?;
-    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
-    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
-    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
-    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
-    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
-    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
-    wd.set_env("CODER_URL", &sb.coder_url);
-    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.set_sandbox_env(sb);
     wd.init().await?;
     Ok(wd)
 }

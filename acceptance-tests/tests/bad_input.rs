@@ -582,14 +582,7 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
     let h = Harness::new()?;
     let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
     let mut wd = h.workdir()?;
-    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
-    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
-    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
-    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
-    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
-    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
-    wd.set_env("CODER_URL", &sb.coder_url);
-    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.set_sandbox_env(&sb);
     fixture_dirs(&fixture_root())?;
     wd.write("main.tf", &render(&cases()[0]))?;
     wd.init().await?;

@@ -350,14 +350,7 @@ fn coder_org_name(sb: &RunningSandbox) -> String {
 }
 
 fn service_env(wd: &mut TfWorkdir, sb: &RunningSandbox) {
-    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
-    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
-    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
-    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
-    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
-    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
-    wd.set_env("CODER_URL", &sb.coder_url);
-    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.set_sandbox_env(sb);
     wd.set_timeout(Duration::from_secs(300));
 }
 

@@ -224,14 +224,7 @@ fn check_counts(
 
 async fn workdir(h: &Harness, sb: &RunningSandbox, tf: &str) -> Result<TfWorkdir> {
     let mut wd = h.workdir_with_main(tf)?;
-    wd.set_env("LITELLM_PROXY_URL", &sb.litellm_url);
-    wd.set_env("LITELLM_MASTER_KEY", &sb.config.litellm_master_key);
-    wd.set_env("AUTHENTIK_URL", &sb.authentik_url);
-    wd.set_env("AUTHENTIK_TOKEN", &sb.config.authentik_token);
-    wd.set_env("GITEA_BASE_URL", &sb.gitea_url);
-    wd.set_env("GITEA_TOKEN", &sb.config.gitea_admin_token);
-    wd.set_env("CODER_URL", &sb.coder_url);
-    wd.set_env("CODER_SESSION_TOKEN", &sb.config.coder_session_token);
+    wd.set_sandbox_env(sb);
     wd.set_timeout(Duration::from_secs(1200));
     wd.init().await?;
     Ok(wd)
