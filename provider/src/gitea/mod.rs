@@ -14,6 +14,7 @@ pub use names::{GiteaName, GiteaRepoName, GiteaTeamName};
 use std::sync::Arc;
 
 use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
@@ -157,13 +158,16 @@ fn gone_ok(r: Result<Json, ApiError>) -> Result<(), ApiError> {
     }
 }
 
+/// Bytes left as they are in a path segment: RFC 3986 unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One URL path segment (a user, org or repository name), UTF-8 percent-encoded.
 fn seg(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c.to_string(),
-            other => format!("%{:02X}", other as u32),
-        })
-        .collect()
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 impl Client {
@@ -476,5 +480,17 @@ pub(crate) fn api_error(what: &str, action: &str, attrs: &[&str], e: ApiError) -
     match attr {
         Some(a) => Diagnostics::attr_error(AttrPath::root(a), summary, msg),
         None => Diagnostics::error(summary, msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seg;
+
+    #[test]
+    fn path_segments_are_utf8_percent_encoded() {
+        assert_eq!(seg("alice.b-c_d~e"), "alice.b-c_d~e");
+        assert_eq!(seg("José"), "Jos%C3%A9");
+        assert_eq!(seg("a/b c?#"), "a%2Fb%20c%3F%23");
     }
 }
