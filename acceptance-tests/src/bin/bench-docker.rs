@@ -37,14 +37,27 @@ fn wait_healthy(names: &[String], timeout: Duration) -> Result<()> {
     }
 }
 
+/// `--services N` (default 10).
+fn services_arg() -> Result<usize> {
+    use lexopt::prelude::*;
+    let mut n = 10;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("services") => n = parser.value()?.parse()?,
+            Short('h') | Long("help") => {
+                println!("usage: bench-docker [--services N]");
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("{}\nusage: bench-docker [--services N]", other.unexpected()),
+        }
+    }
+    Ok(n)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let n: usize = std::env::args()
-        .skip_while(|a| a != "--services")
-        .nth(1)
-        .map(|v| v.parse())
-        .transpose()?
-        .unwrap_or(10);
+    let n = services_arg()?;
     let ctx = fixture_context()?;
     let image = "webide-bench-svc:latest";
     docker(&["build", "-q", "-t", image, &ctx.display().to_string()])?;

@@ -63,28 +63,30 @@ fn args() -> Result<Args> {
         only: None,
         json: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--resources" => {
-                a.resources = value()?
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("resources") => {
+                a.resources = parser
+                    .value()?
+                    .string()?
                     .split(',')
                     .map(|n| n.trim().parse().context("--resources N[,N...]"))
                     .collect::<Result<_>>()?
             }
-            "--runs" => a.runs = value()?.parse()?,
-            "--handshakes" => a.handshakes = value()?.parse()?,
-            "--parallelism" => a.parallelism = value()?.parse()?,
-            "--tf" => a.tf.push(value()?.into()),
-            "--webide-bin" => a.webide_bin = Some(value()?.into()),
-            "--only" => a.only = Some(value()?),
-            "--json" => a.json = true,
-            "-h" | "--help" => {
+            Long("runs") => a.runs = parser.value()?.parse()?,
+            Long("handshakes") => a.handshakes = parser.value()?.parse()?,
+            Long("parallelism") => a.parallelism = parser.value()?.parse()?,
+            Long("tf") => a.tf.push(parser.value()?.into()),
+            Long("webide-bin") => a.webide_bin = Some(parser.value()?.into()),
+            Long("only") => a.only = Some(parser.value()?.string()?),
+            Long("json") => a.json = true,
+            Short('h') | Long("help") => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+            other => bail!("{}\n{USAGE}", other.unexpected()),
         }
     }
     if a.runs == 0 || a.resources.is_empty() {

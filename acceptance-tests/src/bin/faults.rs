@@ -28,6 +28,9 @@ struct Args {
     latency_ms: u64,
 }
 
+const USAGE: &str = "usage: faults [--resources N] [--error-rate R] [--drop-rate R] \
+                     [--commit-drop-rate R] [--commit-error-rate R] [--latency-ms MS]";
+
 fn args() -> Result<Args> {
     let mut a = Args {
         resources: 50,
@@ -37,21 +40,21 @@ fn args() -> Result<Args> {
         commit_error_rate: 0.05,
         latency_ms: 200,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(x) = it.next() {
-        let mut v = || it.next().with_context(|| format!("{x} needs a value"));
-        match x.as_str() {
-            "--resources" => a.resources = v()?.parse()?,
-            "--error-rate" => a.error_rate = v()?.parse()?,
-            "--drop-rate" => a.drop_rate = v()?.parse()?,
-            "--latency-ms" => a.latency_ms = v()?.parse()?,
-            "--commit-drop-rate" => a.commit_drop_rate = v()?.parse()?,
-            "--commit-error-rate" => a.commit_error_rate = v()?.parse()?,
-            "-h" | "--help" => {
-                println!("usage: faults [--resources N] [--error-rate R] [--drop-rate R] [--commit-drop-rate R] [--commit-error-rate R] [--latency-ms MS]");
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("resources") => a.resources = parser.value()?.parse()?,
+            Long("error-rate") => a.error_rate = parser.value()?.parse()?,
+            Long("drop-rate") => a.drop_rate = parser.value()?.parse()?,
+            Long("latency-ms") => a.latency_ms = parser.value()?.parse()?,
+            Long("commit-drop-rate") => a.commit_drop_rate = parser.value()?.parse()?,
+            Long("commit-error-rate") => a.commit_error_rate = parser.value()?.parse()?,
+            Short('h') | Long("help") => {
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other:?}"),
+            other => bail!("{}\n{USAGE}", other.unexpected()),
         }
     }
     Ok(a)

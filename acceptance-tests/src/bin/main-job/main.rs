@@ -31,20 +31,22 @@ fn opts() -> Result<Opts> {
         destroy: true,
         out: workspace_root().join("target").join("main-job"),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--keep" => {
+    use lexopt::prelude::*;
+    const USAGE: &str = "usage: main-job [--keep] [--no-destroy] [--out DIR]";
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("keep") => {
                 o.keep = true;
                 o.destroy = false;
             }
-            "--no-destroy" => o.destroy = false,
-            "--out" => o.out = PathBuf::from(it.next().context("--out DIR")?),
-            "-h" | "--help" => {
-                println!("usage: main-job [--keep] [--no-destroy] [--out DIR]");
+            Long("no-destroy") => o.destroy = false,
+            Long("out") => o.out = PathBuf::from(parser.value()?),
+            Short('h') | Long("help") => {
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other:?}"),
+            other => bail!("{}\n{USAGE}", other.unexpected()),
         }
     }
     Ok(o)
