@@ -177,6 +177,27 @@ fn cases() -> Vec<Case> {
 }"#,
         ),
         case(
+            "gitea: short password_wo",
+            Validate,
+            "Invalid value for password_wo",
+            r#"resource "webide_gitea_user" "u" {
+  username    = "x2"
+  email       = "x2@example.com"
+  password_wo = "short"
+}"#,
+        ),
+        case(
+            "gitea: password and password_wo",
+            Validate,
+            "Conflicting arguments `password_wo` and `password`",
+            r#"resource "webide_gitea_user" "u" {
+  username    = "x2"
+  email       = "x2@example.com"
+  password    = "Password123!"
+  password_wo = "Password123!"
+}"#,
+        ),
+        case(
             "gitea: unknown visibility",
             Validate,
             "visibility",
@@ -214,6 +235,17 @@ fn cases() -> Vec<Case> {
   username = "u"
   name     = "U"
   email    = "nope"
+}"#,
+        ),
+        case(
+            "authentik: password and password_wo",
+            Validate,
+            "Conflicting arguments `password_wo` and `password`",
+            r#"resource "webide_authentik_user" "u" {
+  username    = "u"
+  name        = "U"
+  password    = "Password123!"
+  password_wo = "Password123!"
 }"#,
         ),
         case(
@@ -294,6 +326,28 @@ fn cases() -> Vec<Case> {
   email      = "u@example.com"
   login_type = "oidc"
   password   = "Password123!"
+}"#,
+        ),
+        case(
+            "coder: password_wo with oidc login",
+            Validate,
+            "Invalid value for password_wo",
+            r#"resource "webide_coder_user" "u" {
+  username    = "u"
+  email       = "u@example.com"
+  login_type  = "oidc"
+  password_wo = "Password123!"
+}"#,
+        ),
+        case(
+            "coder: password and password_wo",
+            Validate,
+            "Conflicting arguments `password_wo` and `password`",
+            r#"resource "webide_coder_user" "u" {
+  username    = "u"
+  email       = "u@example.com"
+  password    = "Password123!"
+  password_wo = "Password123!"
 }"#,
         ),
         case(

@@ -219,10 +219,11 @@ fn type_name(a: &Attribute) -> String {
 }
 
 fn flags(a: &Attribute) -> &'static str {
-    if a.sensitive {
-        ", Sensitive"
-    } else {
-        ""
+    match (a.sensitive, a.write_only) {
+        (true, true) => ", Sensitive, Write-only",
+        (false, true) => ", Write-only",
+        (true, false) => ", Sensitive",
+        (false, false) => "",
     }
 }
 

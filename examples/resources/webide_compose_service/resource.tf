@@ -1,6 +1,9 @@
 resource "webide_compose_service" "postgres" {
   name  = "postgres"
   image = "postgres:16"
+  # Kept in state (marked sensitive). On Terraform >= 1.11 prefer `sensitive_env_wo` (same
+  # map, never in state or plan) with `sensitive_env_wo_version`: bump it to re-create the
+  # container with new values.
   sensitive_env = {
     POSTGRES_PASSWORD = var.postgres_password
   }

@@ -1,5 +1,8 @@
 # A contractor: restricted, so it sees only the repositories granted to it, and may not create
-# repositories of its own.
+# repositories of its own. `password` is kept in state (marked sensitive) and works on every
+# Terraform; on Terraform >= 1.11 use `password_wo = var.initial_password` with
+# `password_wo_version = 1` instead (never in state or plan; bump the version to send a new
+# password).
 resource "webide_gitea_user" "contractor1" {
   username                  = "contractor1"
   email                     = "contractor1@example.com"

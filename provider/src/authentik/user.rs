@@ -5,6 +5,7 @@ use serde_json::{json, Value as Json};
 
 use super::{api_error, create_or_adopt, json_attr, parse_json_attr, strings, JsonObject, USERS};
 use crate::framework::validators::{Email, NonEmpty, OneOf};
+use crate::framework::write_only::{secret, secret_to_resend};
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -90,7 +91,9 @@ impl Resource<Clients> for UserResource {
             .attr(Attribute::string("type").default("internal").validate(OneOf(&["internal", "external", "service_account", "internal_service_account"])).describe("User type."))
             .attr(Attribute::string("attributes").default("{}").validate(JsonObject).describe("Custom attributes as a JSON object (`jsonencode`); compared by meaning, not text."))
             .attr(Attribute::string_set("groups").optional().describe("Group UUIDs (`webide_authentik_group.id`). Null: membership not managed here."))
-            .attr(Attribute::string("password").optional().sensitive().describe("Password, set through the `set_password` endpoint. Write-only: never read back; a change sets the new password in place."))
+            .attr(Attribute::string("password").optional().sensitive().describe("Password, set through the `set_password` endpoint; never read back, but kept in state (marked sensitive). A change sets the new password in place. On Terraform >= 1.11 use `password_wo` instead, which never reaches plan or state; on older Terraform use this."))
+            .attr(Attribute::string("password_wo").optional().sensitive().write_only().describe("Write-only password (Terraform >= 1.11): set through `set_password` at create and whenever `password_wo_version` changes; never stored in plan or state. Preferred over `password` on Terraform >= 1.11 (older Terraform refuses it at validate: use `password`). Conflicts with `password`."))
+            .attr(Attribute::number("password_wo_version").optional().describe("Any number, kept in state: changing it sets `password_wo` again (a write-only value is never compared, so a new password needs a new version)."))
             .attr(Attribute::bool("is_superuser").computed().describe("Whether one of its groups is a superuser group."));
         Schema::new(0, block)
     }
@@ -101,7 +104,7 @@ impl Resource<Clients> for UserResource {
             .await
             .map_err(|e| err("create", e))?;
         let state = state_from_api(plan, &u);
-        if let (Some(pw), Some(pk)) = (plan.get("password").as_str(), u["pk"].as_i64()) {
+        if let (Some(pw), Some(pk)) = (secret(plan, "password"), u["pk"].as_i64()) {
             c.set_password(pk, pw).await.map_err(|e| {
                 ApplyError::with_state(err("set the password of", e), state.clone())
             })?;
@@ -146,14 +149,15 @@ impl Resource<Clients> for UserResource {
             .await
             .map_err(|e| err("update", e))?;
         let state = state_from_api(plan, &u);
-        if !plan.get("password").equals(prior.get("password")) {
-            if let Some(pw) = plan.get("password").as_str() {
-                let mut kept = state.clone();
-                kept.set("password", prior.get("password").clone());
-                c.set_password(pk, pw)
-                    .await
-                    .map_err(|e| ApplyError::with_state(err("set the password of", e), kept))?;
+        if let Some(pw) = secret_to_resend(prior, plan, "password") {
+            // Not set: the prior password (and version) stay in state, so a re-run sends it.
+            let mut kept = state.clone();
+            for a in ["password", "password_wo_version"] {
+                kept.set(a, prior.get(a).clone());
             }
+            c.set_password(pk, pw)
+                .await
+                .map_err(|e| ApplyError::with_state(err("set the password of", e), kept))?;
         }
         Ok(state)
     }

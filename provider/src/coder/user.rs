@@ -9,6 +9,7 @@ use serde_json::{json, Value as Json};
 
 use super::{api_error, Client};
 use crate::framework::validators::{Email, OneOf};
+use crate::framework::write_only::{secret, secret_to_resend};
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -83,22 +84,23 @@ impl Resource<Clients> for UserResource {
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))
             .attr(Attribute::string_set("roles").default(Value::string_set(Vec::<String>::new())).validate(OneOf(ROLES)).describe("Site roles: owner, template-admin, user-admin, auditor."))
             .attr(Attribute::bool("suspended").default(false).describe("Suspended users cannot sign in."))
-            .attr(Attribute::string("password").optional().sensitive().describe("Password for `login_type = \"password\"`. Write-only: never read back; a change sets it in place."))
+            .attr(Attribute::string("password").optional().sensitive().describe("Password for `login_type = \"password\"`. Never read back, but kept in state (marked sensitive); a change sets it in place. On Terraform >= 1.11 use `password_wo` instead, which never reaches plan or state; on older Terraform use this."))
+            .attr(Attribute::string("password_wo").optional().sensitive().write_only().describe("Write-only password for `login_type = \"password\"` (Terraform >= 1.11): sent to Coder at create and whenever `password_wo_version` changes; never stored in plan or state. Preferred over `password` on Terraform >= 1.11 (older Terraform refuses it at validate: use `password`). Conflicts with `password`."))
+            .attr(Attribute::number("password_wo_version").optional().describe("Any number, kept in state: changing it sends `password_wo` again (a write-only value is never compared, so a new password needs a new version)."))
             .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization the user joins (name, id or `default`)."));
         Schema::new(0, block)
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let lt = config.get("login_type").as_str().unwrap_or("password");
-        if !config.get("password").is_null()
-            && !config.get("password").is_unknown()
-            && lt != "password"
-        {
-            diags.push_attr_error(
-                AttrPath::root("password"),
-                "Invalid value for password",
-                format!("a password cannot be set for login_type {lt:?}"),
-            );
+        for attr in ["password", "password_wo"] {
+            if !config.get(attr).is_null() && !config.get(attr).is_unknown() && lt != "password" {
+                diags.push_attr_error(
+                    AttrPath::root(attr),
+                    format!("Invalid value for {attr}"),
+                    format!("a password cannot be set for login_type {lt:?}"),
+                );
+            }
         }
     }
 
@@ -120,7 +122,7 @@ impl Resource<Clients> for UserResource {
             "username": plan.get("username").as_str(),
             "email": plan.get("email").as_str(),
             "name": plan.get("name").as_str().unwrap_or(""),
-            "password": plan.get("password").as_str().unwrap_or(""),
+            "password": secret(plan, "password").unwrap_or(""),
             "login_type": plan.get("login_type").as_str().unwrap_or("password"),
             "organization_ids": [org["id"]],
         });
@@ -219,21 +221,19 @@ impl Resource<Clients> for UserResource {
                 })?;
             state = state_from(&state, &u);
         }
-        if !plan.get("password").equals(prior.get("password")) {
-            if let Some(pw) = plan.get("password").as_str() {
-                c.send(
-                    Method::PUT,
-                    &format!("/users/{id}/password"),
-                    &json!({"password": pw}),
-                    true,
-                )
-                .await
-                .map_err(|e| {
-                    ApplyError::with_state(err("set the password of", e), state.clone())
-                })?;
-            }
+        if let Some(pw) = secret_to_resend(prior, plan, "password") {
+            c.send(
+                Method::PUT,
+                &format!("/users/{id}/password"),
+                &json!({"password": pw}),
+                true,
+            )
+            .await
+            .map_err(|e| ApplyError::with_state(err("set the password of", e), state.clone()))?;
         }
-        state.set("password", plan.get("password").clone());
+        for a in ["password", "password_wo_version"] {
+            state.set(a, plan.get(a).clone());
+        }
         Ok(state)
     }
 

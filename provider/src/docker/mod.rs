@@ -29,6 +29,10 @@ pub const RESOURCE_LABEL: &str = "webide.resource";
 /// keys only, never values, so an import can put them back where they came from.
 pub const SENSITIVE_KEYS_LABEL: &str = "webide.sensitive_env_keys";
 
+/// Label naming the environment keys set from the write-only `sensitive_env_wo` (names only):
+/// read-back and import leave those keys out, so their values never reach state.
+pub const WRITE_ONLY_KEYS_LABEL: &str = "webide.write_only_env_keys";
+
 /// Engine address schemes bollard can connect to (with the features this crate enables).
 const HOST_SCHEMES: &[&str] = &["unix://", "tcp://", "http://", "https://"];
 
@@ -174,7 +178,13 @@ pub(crate) fn user_labels(l: Option<&HashMap<String, String>>) -> Value {
         l.into_iter()
             .flatten()
             .filter(|(k, _)| {
-                ![MANAGED_LABEL, RESOURCE_LABEL, SENSITIVE_KEYS_LABEL].contains(&k.as_str())
+                ![
+                    MANAGED_LABEL,
+                    RESOURCE_LABEL,
+                    SENSITIVE_KEYS_LABEL,
+                    WRITE_ONLY_KEYS_LABEL,
+                ]
+                .contains(&k.as_str())
             })
             .map(|(k, v)| (k.clone(), v.clone())),
     )

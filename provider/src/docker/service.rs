@@ -34,6 +34,7 @@ const CONFIG: &[&str] = &[
     "entrypoint",
     "env",
     "sensitive_env",
+    "sensitive_env_wo_version",
     "labels",
     "user",
     "working_dir",
@@ -59,6 +60,7 @@ fn container_config(plan: &Value, rtype: &str) -> Config<String> {
         .string_entries()
         .into_iter()
         .chain(plan.get("sensitive_env").string_entries())
+        .chain(plan.get("sensitive_env_wo").string_entries())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     env.sort();
@@ -133,6 +135,14 @@ fn container_config(plan: &Value, rtype: &str) -> Config<String> {
                 .into_keys()
                 .collect();
             l.insert(super::SENSITIVE_KEYS_LABEL.into(), keys.join(","));
+            let wo: Vec<String> = plan
+                .get("sensitive_env_wo")
+                .string_entries()
+                .into_keys()
+                .collect();
+            if !wo.is_empty() {
+                l.insert(super::WRITE_ONLY_KEYS_LABEL.into(), wo.join(","));
+            }
             l
         }),
         user: plan.get("user").as_str().map(str::to_string),
@@ -226,6 +236,8 @@ struct Observed {
     env_own: Vec<(String, String)>,
     /// Keys that came from `sensitive_env` (our label), if the container has the label.
     sensitive_keys: Option<Vec<String>>,
+    /// Keys that came from the write-only `sensitive_env_wo` (our label): never read back.
+    write_only_keys: Vec<String>,
     cmd: Option<Vec<String>>,
     entrypoint: Option<Vec<String>>,
     /// Networks joined, without the default bridge a container without networks gets.
@@ -252,16 +264,16 @@ impl Observed {
             .filter(|kv| !image.env.contains(kv) && kv.as_str() != DEFAULT_PATH)
             .filter_map(split)
             .collect();
-        let sensitive_keys = cfg
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(super::SENSITIVE_KEYS_LABEL))
-            .map(|v| {
+        let keys = |label: &str| {
+            cfg.labels.as_ref().and_then(|l| l.get(label)).map(|v| {
                 v.split(',')
                     .filter(|k| !k.is_empty())
                     .map(str::to_string)
-                    .collect()
-            });
+                    .collect::<Vec<_>>()
+            })
+        };
+        let sensitive_keys = keys(super::SENSITIVE_KEYS_LABEL);
+        let write_only_keys = keys(super::WRITE_ONLY_KEYS_LABEL).unwrap_or_default();
         let default_mode = matches!(
             hc.network_mode.as_deref(),
             None | Some("default") | Some("bridge")
@@ -357,6 +369,7 @@ impl Observed {
             env_all,
             env_own,
             sensitive_keys,
+            write_only_keys,
             cmd: cfg.cmd,
             entrypoint: cfg.entrypoint,
             networks,
@@ -449,10 +462,11 @@ fn state_from(
             .collect();
         s.set(attr, Value::string_map(entries));
     }
+    // Keys from `sensitive_env_wo` are not compared: their values must not reach state.
     let extra: Vec<(String, String)> = seen
         .env_own
         .iter()
-        .filter(|(k, _)| !configured.contains(k))
+        .filter(|(k, _)| !configured.contains(k) && !seen.write_only_keys.contains(k))
         .cloned()
         .collect();
     if !extra.is_empty() {
@@ -670,7 +684,9 @@ impl Resource<Clients> for ServiceResource {
             .attr(Attribute::string_list("command").optional().describe("Command (arguments to the entrypoint)."))
             .attr(Attribute::string_list("entrypoint").optional().describe("Entrypoint."))
             .attr(Attribute::string_map("env").default(empty_map()).describe("Environment."))
-            .attr(Attribute::string_map("sensitive_env").optional().sensitive().describe("Environment with secret values (hidden in plans)."))
+            .attr(Attribute::string_map("sensitive_env").optional().sensitive().describe("Environment with secret values: hidden in plans, but kept in state (marked sensitive). On Terraform >= 1.11 use `sensitive_env_wo` instead, which never reaches plan or state; on older Terraform use this."))
+            .attr(Attribute::string_map("sensitive_env_wo").optional().sensitive().write_only().describe("Write-only environment with secret values (Terraform >= 1.11): set when the container is created, never stored in plan or state. Preferred over `sensitive_env` on Terraform >= 1.11 (older Terraform refuses it at validate: use `sensitive_env`); conflicts with `sensitive_env`. Its values are not compared, so changing them needs a new `sensitive_env_wo_version`; its keys (names only) are kept in a container label and never read back as drift."))
+            .attr(Attribute::number("sensitive_env_wo_version").optional().describe("Any number, kept in state: changing it re-creates the container with the current `sensitive_env_wo` values."))
             .attr(Attribute::string_map("labels").default(empty_map()).describe("Labels (webide adds `webide.managed=true`)."))
             .attr(Attribute::string("user").optional().describe("User (and group) to run as."))
             .attr(Attribute::string("working_dir").optional().describe("Working directory."))
@@ -698,6 +714,26 @@ impl Resource<Clients> for ServiceResource {
                 .attr(Attribute::number("retries").optional().validate(Range { min: 1.0, max: None }).describe("Default 10."))
                 .attr(Attribute::string("start_period").optional().validate(DurationV).describe("Default `0s`.")), 1);
         Schema::new(0, block)
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // A key set twice would leave which value the container gets to the order of the list.
+        let wo = config.get("sensitive_env_wo");
+        if !wo.is_wholly_known() {
+            return;
+        }
+        let env = config.get("env");
+        for k in wo.string_entries().into_keys() {
+            if env.is_wholly_known() && env.string_entries().contains_key(&k) {
+                diags.push_attr_error(
+                    AttrPath::root("sensitive_env_wo").key(&k),
+                    "Environment key set twice",
+                    format!(
+                        "{k:?} is in both `env` and `sensitive_env_wo`; keep it in one of them"
+                    ),
+                );
+            }
+        }
     }
 
     async fn modify_plan(
@@ -960,7 +996,13 @@ impl Resource<Clients> for ServiceResource {
         // A container without the label (not made by webide) gives no way to tell, so every
         // key goes to `sensitive_env`: its values never print, and a configuration that puts
         // a key in `env` instead updates in place (see `same_env`), not a replacement.
-        let (secret, plain): (Vec<_>, Vec<_>) = seen.env_own.iter().cloned().partition(|(k, _)| {
+        // Keys set from the write-only `sensitive_env_wo` stay out of state.
+        let own_env = seen
+            .env_own
+            .iter()
+            .filter(|(k, _)| !seen.write_only_keys.contains(k))
+            .cloned();
+        let (secret, plain): (Vec<_>, Vec<_>) = own_env.partition(|(k, _)| {
             seen.sensitive_keys
                 .as_ref()
                 .is_none_or(|keys| keys.contains(k))
@@ -1264,6 +1306,64 @@ mod tests {
             Value::string_map([("MODE", "blue"), ("TOKEN", "t0k")]),
         );
         assert!(!same_env(&a, &base()));
+    }
+
+    #[test]
+    fn write_only_env_reaches_the_container_but_never_the_state() {
+        let mut plan = base();
+        plan.set(
+            "sensitive_env_wo",
+            Value::string_map([("DB_PASSWORD", "wo-s3cret")]),
+        );
+        let cfg = container_config(&plan, "webide_compose_service");
+        assert!(cfg
+            .env
+            .as_ref()
+            .unwrap()
+            .contains(&"DB_PASSWORD=wo-s3cret".to_string()));
+        let labels = cfg.labels.clone().unwrap();
+        assert_eq!(labels[super::super::WRITE_ONLY_KEYS_LABEL], "DB_PASSWORD");
+        assert!(!labels.values().any(|v| v.contains("wo-s3cret")));
+        // The container as inspected: the key is neither drift nor read into `sensitive_env`.
+        let mut c = inspect();
+        let conf = c.config.as_mut().unwrap();
+        conf.env = cfg.env.clone().map(|mut e| {
+            e.push("IMAGE_VAR=1".into());
+            e
+        });
+        conf.labels = cfg.labels.clone();
+        let mut stored = base();
+        stored.set("sensitive_env_wo", Value::Null);
+        let s = state_from(&stored, &c, &image());
+        assert!(s.get("sensitive_env").equals(stored.get("sensitive_env")));
+        assert!(s.get("env").equals(stored.get("env")));
+        assert!(!format!("{s:?}").contains("wo-s3cret"));
+        // The same key without our label (set by hand) is drift, as before.
+        c.config.as_mut().unwrap().labels = inspect().config.unwrap().labels;
+        let s = state_from(&stored, &c, &image());
+        assert_eq!(
+            s.get("sensitive_env").string_entries()["DB_PASSWORD"],
+            "wo-s3cret"
+        );
+        // Its version is a configuration attribute: a change re-creates the container.
+        assert!(CONFIG.contains(&"sensitive_env_wo_version"));
+    }
+
+    #[test]
+    fn a_key_in_env_and_sensitive_env_wo_is_refused() {
+        let mut config = base();
+        config.set("sensitive_env_wo", Value::string_map([("MODE", "x")]));
+        let mut d = Diagnostics::new();
+        ServiceResource.validate(&config, &mut d);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(
+            d.0[0]
+                .path
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            "sensitive_env_wo[\"MODE\"]"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod mapping;
 pub mod plan;
 pub mod stop;
 pub mod validators;
+pub mod write_only;
 
 use std::sync::Arc;
 

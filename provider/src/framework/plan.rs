@@ -50,6 +50,8 @@ pub fn plan<'a>(
     config: &'a Value,
 ) -> PlanContext<'a> {
     let mut planned = proposed.clone();
+    // Write-only values stay in `config`: never planned, and no change of theirs is a change.
+    super::write_only::strip(block, &mut planned);
     for a in &block.attributes {
         if let (Some(d), true) = (&a.default, config.get(&a.name).is_null()) {
             planned.set(&a.name, d.clone());
@@ -159,6 +161,33 @@ mod tests {
         assert_eq!(ctx.planned.get("id"), &Value::from("1"));
         assert_eq!(ctx.planned.get("updated_at"), &Value::Unknown);
         assert!(ctx.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn write_only_values_are_not_planned_and_change_nothing() {
+        let b = block().attr(
+            Attribute::string("secret_wo")
+                .optional()
+                .sensitive()
+                .write_only(),
+        );
+        let mut prior = b.null_object();
+        for (k, v) in [("id", "1"), ("name", "a"), ("updated_at", "t1")] {
+            prior.set(k, v.into());
+        }
+        prior.set("blocked", false.into());
+        let mut config = b.null_object();
+        config.set("name", "a".into());
+        config.set("secret_wo", "s3cret".into());
+        // Terraform's proposed new state carries the config value.
+        let mut proposed = prior.clone();
+        proposed.set("secret_wo", "s3cret".into());
+        let ctx = plan(&b, &prior, &proposed, &config);
+        assert_eq!(ctx.planned.get("secret_wo"), &Value::Null);
+        assert!(ctx.planned.equals(&prior), "no change, nothing recomputed");
+        assert_eq!(ctx.config.get("secret_wo"), &Value::from("s3cret"));
+        let created = plan(&b, &Value::Null, &proposed, &config);
+        assert_eq!(created.planned.get("secret_wo"), &Value::Null);
     }
 
     #[test]

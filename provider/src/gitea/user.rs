@@ -10,6 +10,7 @@ use serde_json::{json, Value as Json};
 
 use super::{api_error, GiteaName};
 use crate::framework::validators::{Email, OneOf};
+use crate::framework::write_only::{secret, secret_to_resend};
 use crate::framework::{ApplyError, ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -76,8 +77,9 @@ fn login_name(plan: &Value) -> String {
     }
 }
 
-/// The EditUserOption for `plan` (a non-empty login_name is required by Gitea).
-fn edit_body(plan: &Value, with_password: bool) -> Json {
+/// The EditUserOption for `plan` (a non-empty login_name is required by Gitea), setting
+/// `password` when given.
+fn edit_body(plan: &Value, password: Option<&str>) -> Json {
     let mut b = json!({
         "email": plan.get("email").as_str(),
         "full_name": plan.get("full_name").as_str().unwrap_or(""),
@@ -92,10 +94,8 @@ fn edit_body(plan: &Value, with_password: bool) -> Json {
         "visibility": plan.get("visibility").as_str().unwrap_or("public"),
         "max_repo_creation": plan.get("max_repo_creation").as_i64().unwrap_or(-1),
     });
-    if with_password {
-        if let Some(p) = plan.get("password").as_str() {
-            b["password"] = json!(p);
-        }
+    if let Some(p) = password {
+        b["password"] = json!(p);
     }
     b
 }
@@ -115,7 +115,9 @@ impl Resource<Clients> for UserResource {
         .attr(Attribute::string("username").required().validate(GiteaName).describe("Login name. Import id. A new value renames the account in place (`POST /admin/users/{username}/rename`): id, repositories, team memberships and collaborator grants stay."))
         .attr(Attribute::string("email").required().validate(Email).describe("Primary e-mail address (unique)."))
         .attr(Attribute::string("full_name").default("").validate(crate::framework::validators::NoControlChars).describe("Display name."))
-        .attr(Attribute::string("password").optional().sensitive().describe("Initial password (at least 8 characters; required for local accounts, `source_id = 0`). Write-only: sent to Gitea, never read back; changing it sets the new password in place."))
+        .attr(Attribute::string("password").optional().sensitive().describe("Password (at least 8 characters; a local account, `source_id = 0`, needs this or `password_wo`). Sent to Gitea and never read back, but kept in state (marked sensitive); changing it sets the new password in place. On Terraform >= 1.11 use `password_wo` instead, which never reaches plan or state; on older Terraform use this."))
+        .attr(Attribute::string("password_wo").optional().sensitive().write_only().describe("Write-only password (Terraform >= 1.11, at least 8 characters): sent to Gitea at create and whenever `password_wo_version` changes; never stored in plan or state. Preferred over `password` on Terraform >= 1.11 (older Terraform refuses it at validate: use `password`). Conflicts with `password`."))
+        .attr(Attribute::number("password_wo_version").optional().describe("Any number, kept in state: changing it sends `password_wo` again (a write-only value is never compared, so a new password needs a new version)."))
         .attr(Attribute::bool("must_change_password").default(false).describe("Ask for a new password at next login. Gitea does not report it, so changes made elsewhere are not detected."))
         .attr(Attribute::bool("restricted").default(false).describe("Restricted users see only repositories they own, collaborate on, or reach through a team."))
         .attr(Attribute::bool("admin").default(false).describe("Site administrator."))
@@ -143,13 +145,15 @@ impl Resource<Clients> for UserResource {
                 "a local account (source_id = 0) needs a password of at least 8 characters; accounts signing in through an authentication source set source_id and login_name instead",
             );
         }
-        if let Some(p) = config.get("password").as_str() {
-            if local && p.chars().count() < 8 {
-                diags.push_attr_error(
-                    crate::protocol::diagnostics::AttrPath::root("password"),
-                    "Invalid value for password",
-                    "Gitea requires at least 8 characters",
-                );
+        for attr in ["password", "password_wo"] {
+            if let Some(p) = config.get(attr).as_str() {
+                if local && p.chars().count() < 8 {
+                    diags.push_attr_error(
+                        crate::protocol::diagnostics::AttrPath::root(attr),
+                        format!("Invalid value for {attr}"),
+                        "Gitea requires at least 8 characters",
+                    );
+                }
             }
         }
     }
@@ -165,7 +169,7 @@ impl Resource<Clients> for UserResource {
             "username": username,
             "email": plan.get("email").as_str(),
             "full_name": plan.get("full_name").as_str().unwrap_or(""),
-            "password": plan.get("password").as_str().unwrap_or(""),
+            "password": secret(plan, "password").unwrap_or(""),
             "login_name": plan.get("login_name").as_str().unwrap_or(""),
             "source_id": plan.get("source_id").as_i64().unwrap_or(0),
             "must_change_password": plan.get("must_change_password").as_bool().unwrap_or(false),
@@ -201,7 +205,7 @@ impl Resource<Clients> for UserResource {
         // The flags the create call ignores, set by an edit. If it fails, the user exists:
         // record it so the next apply converges.
         let edited = c
-            .edit_user(&username, &edit_body(plan, false))
+            .edit_user(&username, &edit_body(plan, None))
             .await
             .map_err(|e| ApplyError::with_state(err("set the flags of", e), state.clone()))?;
         Ok(state_from_api(plan, &edited))
@@ -241,9 +245,11 @@ impl Resource<Clients> for UserResource {
         }
         let mut renamed = prior.clone();
         renamed.set("username", Value::string(new));
-        let password_changed = !plan.get("password").equals(prior.get("password"));
         let u = c
-            .edit_user(new, &edit_body(plan, password_changed))
+            .edit_user(
+                new,
+                &edit_body(plan, secret_to_resend(prior, plan, "password")),
+            )
             .await
             .map_err(|e| ApplyError::with_state(err("update", e), renamed))?;
         Ok(state_from_api(plan, &u))

@@ -35,6 +35,9 @@ pub struct Attribute {
     pub computed: bool,
     pub sensitive: bool,
     pub deprecated: bool,
+    /// Terraform >= 1.11 write-only argument: in the configuration only, never in plan or
+    /// state (see `framework::write_only`).
+    pub write_only: bool,
     /// Planned when the configuration leaves the attribute null (needs `computed`).
     pub default: Option<Value>,
     pub modifiers: Vec<PlanModifier>,
@@ -52,6 +55,7 @@ impl Attribute {
             computed: false,
             sensitive: false,
             deprecated: false,
+            write_only: false,
             default: None,
             modifiers: Vec::new(),
             validators: Vec::new(),
@@ -90,6 +94,12 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// A write-only argument (Terraform >= 1.11): given in the configuration, sent to the
+    /// service, never stored in plan or state.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
     pub fn describe(mut self, text: &str) -> Self {

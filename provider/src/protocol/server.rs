@@ -14,7 +14,7 @@ use super::schema::{Attribute, Block, Nesting, Schema};
 use super::types::Type;
 use super::value::Value;
 use super::{json, msgpack};
-use crate::framework::{plan, DataSource, Provider, Resource, StopSource};
+use crate::framework::{plan, write_only, DataSource, Provider, Resource, StopSource};
 
 /// Serves one framework provider.
 pub struct ProviderService<P: Provider> {
@@ -151,7 +151,7 @@ fn attribute_pb(a: &Attribute) -> pb::schema::Attribute {
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: a.deprecated,
         nested_type: None,
-        write_only: false,
+        write_only: a.write_only,
     }
 }
 
@@ -308,6 +308,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             .block
             .validate(&config, &AttrPath::default(), &mut diags);
         res.validate(&config, &mut diags);
+        let wo_allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
+        write_only::validate(&schema.block, &config, wo_allowed, &mut diags);
         Ok(Response::new(pb::validate_resource_config::Response {
             diagnostics: diags_pb(&diags),
         }))
@@ -429,7 +434,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Ok(_) => Ok(None),
             Err(d) => Err(d),
         };
-        let (new_state, diags) = match result {
+        let (mut new_state, diags) = match result {
             Ok(Some(v)) => (v, Diagnostics::new()),
             Ok(None) => {
                 tracing::info!(resource = %req.type_name, "remote object is gone");
@@ -437,6 +442,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
             Err(d) => (current, d),
         };
+        write_only::strip(&schema.block, &mut new_state);
         Ok(Response::new(pb::read_resource::Response {
             new_state: encode(&new_state, &ty)?,
             diagnostics: diags_pb(&diags),
@@ -472,6 +478,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         if let Err(d) = res.modify_plan(data.as_deref(), &mut ctx).await {
             ctx.diags.extend(d);
         }
+        write_only::strip(&schema.block, &mut ctx.planned);
         let planned_private = ctx.planned_private.take().unwrap_or(ctx.prior_private);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: encode(&ctx.planned, &ty)?,
@@ -492,6 +499,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let ty = schema.block.implied_type();
         let prior = decode(req.prior_state.as_ref(), &ty)?;
         let planned = decode(req.planned_state.as_ref(), &ty)?;
+        // Write-only values arrive only in the configuration.
+        let input = write_only::with_config_values(
+            &schema.block,
+            &planned,
+            &decode(req.config.as_ref(), &ty)?,
+        );
         let data = match self.configured().await {
             Ok(d) => d,
             Err(d) => {
@@ -504,7 +517,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
         };
         let mut private = req.planned_private;
-        let (new_state, diags) = if planned.is_null() {
+        let (mut new_state, diags) = if planned.is_null() {
             tracing::info!(resource = %req.type_name, "delete");
             match res.delete(&data, &prior).await {
                 Ok(()) => {
@@ -517,9 +530,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let create = prior.is_null();
             tracing::info!(resource = %req.type_name, action = if create { "create" } else { "update" }, "apply");
             let result = if create {
-                res.create_private(&data, &planned, &private).await
+                res.create_private(&data, &input, &private).await
             } else {
-                res.update_private(&data, &prior, &planned, &private).await
+                res.update_private(&data, &prior, &input, &private).await
             };
             match result {
                 Ok(mut v) => {
@@ -529,6 +542,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 Err(e) => (e.partial.unwrap_or(prior), e.diags),
             }
         };
+        write_only::strip(&schema.block, &mut new_state);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: encode(&new_state, &ty)?,
             private,
@@ -550,14 +564,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Err(d) => Err(d),
         };
         let (imported, diags) = match result {
-            Ok(state) => (
-                vec![pb::import_resource_state::ImportedResource {
-                    type_name: req.type_name.clone(),
-                    state: encode(&state, &ty)?,
-                    private: vec![],
-                }],
-                Diagnostics::new(),
-            ),
+            Ok(mut state) => {
+                write_only::strip(&schema.block, &mut state);
+                (
+                    vec![pb::import_resource_state::ImportedResource {
+                        type_name: req.type_name.clone(),
+                        state: encode(&state, &ty)?,
+                        private: vec![],
+                    }],
+                    Diagnostics::new(),
+                )
+            }
             Err(d) => (vec![], d),
         };
         Ok(Response::new(pb::import_resource_state::Response {

@@ -66,6 +66,12 @@ impl State {
     pub fn group(&self, name: &str) -> Option<&Value> {
         self.groups.values().find(|g| g["name"] == name)
     }
+
+    /// Whether `password` is the password of the user `username` (for tests).
+    pub fn password_matches(&self, username: &str, password: &str) -> bool {
+        let id = self.user(username).and_then(|u| u["id"].as_str());
+        id.is_some_and(|id| self.passwords.get(id) == Some(&api::hash(password)))
+    }
 }
 
 /// Cloneable handle on the simulator's state.
