@@ -123,17 +123,9 @@ async fn gitea_authentik_coder_users_are_read_from_one_list() {
     let n = 120;
 
     // Gitea: pages of 50 from /admin/users (the admin plus 120 users: 3 pages).
-    let block = Value::Object(
-        [
-            ("url".to_string(), Value::string(&sb.gitea_url)),
-            (
-                "token".to_string(),
-                Value::string(&sb.config.gitea_admin_token),
-            ),
-        ]
-        .into_iter()
-        .collect(),
-    );
+    let mut block = webide_provider::gitea::block().null_object();
+    block.set("url", Value::string(&sb.gitea_url));
+    block.set("token", Value::string(&sb.config.gitea_admin_token));
     let config = Value::Object([("gitea".to_string(), block)].into_iter().collect());
     let mut diags = Diagnostics::new();
     let Slot::Ready(gitea) = webide_provider::gitea::configure(&config, &stop.token(), &mut diags)

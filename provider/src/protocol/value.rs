@@ -186,10 +186,25 @@ impl Value {
     }
 
     /// Attribute of an object (or entry of a map); `Null` when absent.
+    ///
+    /// An object (a schema-typed value) without the attribute is a programming
+    /// error, a misspelt name: debug builds panic so tests catch it; release
+    /// builds answer null. Maps answer null for a missing key.
     pub fn get(&self, name: &str) -> &Value {
         static NULL: Value = Value::Null;
         match self {
-            Value::Object(m) | Value::Map(m) => m.get(name).unwrap_or(&NULL),
+            Value::Object(m) => match m.get(name) {
+                Some(v) => v,
+                None => {
+                    debug_assert!(
+                        m.is_empty(),
+                        "no attribute {name:?} in object with {:?}",
+                        m.keys().collect::<Vec<_>>()
+                    );
+                    &NULL
+                }
+            },
+            Value::Map(m) => m.get(name).unwrap_or(&NULL),
             _ => &NULL,
         }
     }
