@@ -6,8 +6,11 @@
 //! records the credential it is sent, which proves the key was opened during plan and apply and
 //! gives the test the secret to search for) and into a provisioner (which writes them to files
 //! and calls Gitea with the token); the secrets are absent from the plan file (raw and unzipped
-//! bytes, `terraform show -json`) and from the state, and after each run the simulators hold no
+//! bytes, `terraform show -json`), the state and the TF_LOG=trace log, and after each run the simulators hold no
 //! live key or token made by them (closed), while their deletion is on record.
+//!
+//! A Gitea block signed in with a token fails the plan with the provider's diagnostic, and the
+//! key that plan opened is closed all the same.
 //!
 //! On older Terraform (1.0.3, the default TF_BIN) the test prints why it cannot run them and
 //! checks what it can: the provider's schema loads and Terraform refuses the `ephemeral` block.
@@ -224,6 +227,9 @@ async fn ephemeral_key_and_token_stay_out_of_state_and_plan() -> Result<()> {
         .set_env("TF_VAR_capture_url", &capture_url)
         .set_env("TF_VAR_gitea_url", &sb.gitea_url);
     wd.init().await?;
+    // Every later run logs at trace level (Terraform core and the provider): the secrets must
+    // not appear there either.
+    wd.enable_log("trace");
 
     // The schema Terraform sees lists both ephemeral resources.
     let schema = wd.run(&["providers", "schema", "-json"]).await?;
@@ -374,6 +380,17 @@ async fn ephemeral_key_and_token_stay_out_of_state_and_plan() -> Result<()> {
         state.contains("terraform_data"),
         "state does not hold the resource: {state}"
     );
+    let log = wd.read_log()?;
+    ensure!(
+        log.contains("OpenEphemeralResource"),
+        "the trace log does not show the opens"
+    );
+    for (what, s) in [("key", &key), ("plan key", &plan_key), ("token", &token)] {
+        ensure!(
+            !log.contains(s.as_str()),
+            "the {what} is in the TF_LOG=trace log"
+        );
+    }
 
     // Destroy opens and closes them once more and leaves nothing.
     wd.destroy().await?;
@@ -385,6 +402,25 @@ async fn ephemeral_key_and_token_stay_out_of_state_and_plan() -> Result<()> {
     ensure!(
         bot_tokens(&sb) == 0,
         "a Gitea token of {BOT} is left after destroy"
+    );
+
+    // Gitea signed in with a token cannot make tokens: the plan fails with the provider's
+    // diagnostic naming the fix, and the key the same plan opened is still closed.
+    wd.remove_env("GITEA_USERNAME")
+        .remove_env("GITEA_PASSWORD")
+        .set_env("GITEA_TOKEN", &cfg.gitea_admin_token);
+    let failed = wd.plan_expect_failure().await?;
+    ensure!(
+        failed
+            .combined()
+            .contains("Gitea access tokens need basic authentication"),
+        "{}",
+        failed.combined()
+    );
+    let (live, _) = marked_keys(&sb);
+    ensure!(
+        live.is_empty(),
+        "ephemeral keys live after a failed plan: {live:?}"
     );
     Ok(())
 }

@@ -9,7 +9,10 @@
 //!   with every unset computed attribute unknown (Terraform 1.10/1.11 do this themselves;
 //!   later clients may send it), deferred instead when the client allows deferral;
 //! - `private` is what close and renew get; an empty one means nothing was opened, so there
-//!   is nothing to close or renew.
+//!   is nothing to close or renew;
+//! - Terraform does not close what a failed run opened (seen with 1.11: a plan whose other
+//!   ephemeral resource fails to open), so the provider keeps what it opened and has not closed,
+//!   and closes it when the plugin is shut down ([`Ephemerals::close_leftovers`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use super::pb;
 use super::schema::{Block, Schema};
 use super::server::{decode, diags_pb, encode};
 use super::value::Value;
-use crate::framework::ephemeral::{OpenError, Opened};
+use crate::framework::ephemeral::{OpenError, Opened, Renewed};
 use crate::framework::EphemeralResource;
 
 type Entry<D> = (Arc<dyn EphemeralResource<D>>, Schema);
@@ -29,6 +32,8 @@ type Entry<D> = (Arc<dyn EphemeralResource<D>>, Schema);
 /// The ephemeral resource types of a provider, with their schemas.
 pub struct Ephemerals<D> {
     types: HashMap<&'static str, Entry<D>>,
+    /// Opened and not closed yet: type name and private data.
+    open: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 /// The provider's configured data, or why there is none.
@@ -83,6 +88,49 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
                 .into_iter()
                 .map(|e| (e.type_name(), (e.clone(), e.schema())))
                 .collect(),
+            open: Default::default(),
+        }
+    }
+
+    fn opened(&self) -> std::sync::MutexGuard<'_, Vec<(String, Vec<u8>)>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets (`new` = None) or replaces an instance's private data.
+    fn track(&self, type_name: &str, old: &[u8], new: Option<Vec<u8>>) {
+        let mut open = self.opened();
+        let i = open
+            .iter()
+            .position(|(t, p)| t == type_name && p.as_slice() == old);
+        match (i, new) {
+            (Some(i), Some(n)) => open[i].1 = n,
+            (Some(i), None) => {
+                open.remove(i);
+            }
+            (None, Some(n)) => open.push((type_name.to_string(), n)),
+            (None, None) => {}
+        }
+    }
+
+    /// Closes what was opened and never closed (the plugin is shutting down); failures are
+    /// logged, the objects then expire on their own where the service allows it.
+    pub async fn close_leftovers(&self, data: Configured<D>) {
+        let left = std::mem::take(&mut *self.opened());
+        if left.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            count = left.len(),
+            "closing ephemeral resources Terraform did not close"
+        );
+        let Ok(data) = data else { return };
+        for (type_name, private) in left {
+            let Some((res, _)) = self.types.get(type_name.as_str()) else {
+                continue;
+            };
+            if let Err(d) = res.close(&data, &private).await {
+                tracing::warn!(ephemeral_resource = %type_name, error = ?d.0.first().map(|d| &d.summary), "could not close");
+            }
         }
     }
 
@@ -179,6 +227,9 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
         tracing::info!(ephemeral_resource = %req.type_name, "OpenEphemeralResource");
         match res.open(&data, &config).await {
             Ok(mut opened) => {
+                if !opened.private.is_empty() {
+                    self.track(&req.type_name, &[], Some(opened.private.clone()));
+                }
                 let result = conform_to_config(
                     &schema.block,
                     &config,
@@ -211,6 +262,12 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
             Ok(d) => res.renew(&d, &private).await,
             Err(d) => Err(d),
         };
+        if let Ok(Renewed {
+            private: Some(p), ..
+        }) = &result
+        {
+            self.track(&req.type_name, &private, Some(p.clone()));
+        }
         Ok(match result {
             Ok(r) => pb::renew_ephemeral_resource::Response {
                 diagnostics: vec![],
@@ -241,6 +298,9 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
             Ok(d) => res.close(&d, &private).await,
             Err(d) => Err(d),
         };
+        if result.is_ok() {
+            self.track(&req.type_name, &private, None);
+        }
         Ok(pb::close_ephemeral_resource::Response {
             diagnostics: diags_pb(&result.err().unwrap_or_default()),
         })
@@ -254,7 +314,6 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::framework::ephemeral::Renewed;
     use crate::protocol::schema::Attribute;
 
     /// Opens "secret-N", closes by the private id, records what happened.
@@ -382,6 +441,17 @@ mod tests {
         // Nothing opened, nothing to close.
         e.close(Ok(Arc::new(())), close(None)).await.unwrap();
         assert_eq!(*fake.closed.lock().unwrap(), vec!["id-1+".to_string()]);
+        // Nothing left to close at shutdown; an instance never closed is closed then.
+        e.close_leftovers(Ok(Arc::new(()))).await;
+        assert_eq!(fake.closed.lock().unwrap().len(), 1);
+        e.open(
+            Ok(Arc::new(())),
+            open_req(config(&schema, Value::string("b")), false),
+        )
+        .await
+        .unwrap();
+        e.close_leftovers(Ok(Arc::new(()))).await;
+        assert_eq!(fake.closed.lock().unwrap()[1], "id-2");
         // Unknown type: a gRPC error, not a panic.
         assert!(e
             .close(

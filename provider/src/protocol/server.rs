@@ -92,6 +92,12 @@ impl<P: Provider> ProviderService<P> {
     pub fn ephemeral_schemas(&self) -> Vec<(&'static str, &Schema)> {
         self.ephemerals.schemas()
     }
+
+    /// Closes ephemeral resources opened and never closed (at plugin shutdown).
+    pub async fn close_leftover_ephemerals(&self) {
+        let data = self.configured().await;
+        self.ephemerals.close_leftovers(data).await;
+    }
 }
 
 pub(super) fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Status> {
