@@ -1,5 +1,6 @@
 //! Registry-style Markdown docs generated from the schemas, with examples
-//! taken from `examples/resources/<type>/` and `examples/data-sources/<type>/`.
+//! taken from `examples/resources/<type>/`, `examples/data-sources/<type>/` and
+//! `examples/ephemeral-resources/<type>/`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,10 +13,17 @@ use crate::protocol::server::ProviderService;
 pub fn render<P: Provider>(provider: P, examples: &Path) -> BTreeMap<String, String> {
     let service = ProviderService::new(provider);
     let (provider_schema, resources, data_sources) = service.schemas();
+    let ephemerals = service.ephemeral_schemas();
     let mut pages = BTreeMap::new();
     pages.insert(
         "index.md".to_string(),
-        index(provider_schema, &resources, &data_sources, examples),
+        index(
+            provider_schema,
+            &resources,
+            &data_sources,
+            &ephemerals,
+            examples,
+        ),
     );
     for (name, schema) in resources.iter().copied() {
         let short = name.trim_start_matches("webide_");
@@ -33,6 +41,14 @@ pub fn render<P: Provider>(provider: P, examples: &Path) -> BTreeMap<String, Str
             page(name, "Data Source", schema, &dir),
         );
     }
+    for (name, schema) in ephemerals.iter().copied() {
+        let short = name.trim_start_matches("webide_");
+        let dir = examples.join("ephemeral-resources").join(name);
+        pages.insert(
+            format!("ephemeral-resources/{short}.md"),
+            page(name, "Ephemeral Resource", schema, &dir),
+        );
+    }
     pages
 }
 
@@ -43,6 +59,7 @@ fn index(
     provider: &Schema,
     resources: &[(&str, &Schema)],
     data_sources: &[(&str, &Schema)],
+    ephemerals: &[(&str, &Schema)],
     examples: &Path,
 ) -> String {
     let read = |f: &str| std::fs::read_to_string(examples.join("provider").join(f)).ok();
@@ -79,6 +96,10 @@ fn index(
     for (name, schema) in data_sources {
         out.push_str(&link("data-sources", name, schema));
     }
+    out.push_str("\n## Ephemeral Resources\n\nTerraform >= 1.10 (`ephemeral` blocks): values made for one run and never written to state or plan.\n\n");
+    for (name, schema) in ephemerals {
+        out.push_str(&link("ephemeral-resources", name, schema));
+    }
     out.push_str("\nSee also the [troubleshooting guide](guides/troubleshooting.md): each problem of the platform runbook and how webide prevents it.\n");
     out
 }
@@ -91,10 +112,10 @@ fn page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> String {
         schema.block.description
     );
     let read = |f: &str| std::fs::read_to_string(examples.join(f)).ok();
-    let file = if kind == "Resource" {
-        "resource.tf"
-    } else {
-        "data-source.tf"
+    let file = match kind {
+        "Resource" => "resource.tf",
+        "Ephemeral Resource" => "ephemeral-resource.tf",
+        _ => "data-source.tf",
     };
     if let Some(example) = read(file) {
         out.push_str(&format!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::framework::validators::HttpUrl;
-use crate::framework::{DataSource, Provider, Resource, StopToken};
+use crate::framework::{DataSource, EphemeralResource, Provider, Resource, StopToken};
 use crate::http::TlsOptions;
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
@@ -240,6 +240,13 @@ impl Provider for WebideProvider {
         all.extend(gitea::data_sources());
         all.extend(coder::data_sources());
         all.extend(docker::data_sources());
+        all
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Clients>>> {
+        let mut all: Vec<Arc<dyn EphemeralResource<Clients>>> =
+            vec![Arc::new(litellm::ephemeral_key::EphemeralKey)];
+        all.extend(gitea::ephemeral_resources());
         all
     }
 }

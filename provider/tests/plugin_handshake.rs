@@ -335,3 +335,98 @@ async fn unserved_protocol_6_8_rpcs_answer_unimplemented() {
         tonic::Code::Unimplemented
     );
 }
+
+/// Ephemeral resources over the wire: listed in GetMetadata and GetProviderSchema (secrets
+/// sensitive), bad configuration refused on its attribute (at validate, and at open without
+/// opening anything), and a close of something never opened (empty private data) a no-op.
+#[tokio::test]
+async fn ephemeral_resources_are_served() {
+    let (pem, cert, key) = client_identity();
+    let plugin = start(&pem);
+    let channel = connect(&plugin, Some((cert, key)))
+        .await
+        .expect("mTLS connect");
+    let mut client = pb::provider_client::ProviderClient::new(channel);
+
+    let meta = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .expect("GetMetadata")
+        .into_inner();
+    let names: Vec<&str> = meta
+        .ephemeral_resources
+        .iter()
+        .map(|e| e.type_name.as_str())
+        .collect();
+    assert_eq!(names, ["webide_gitea_token", "webide_litellm_key"]);
+
+    let schema = client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("GetProviderSchema")
+        .into_inner();
+    for (t, secret) in [
+        ("webide_litellm_key", "key"),
+        ("webide_gitea_token", "token"),
+    ] {
+        let s = &schema.ephemeral_resource_schemas[t];
+        let a = s
+            .block
+            .as_ref()
+            .unwrap()
+            .attributes
+            .iter()
+            .find(|a| a.name == secret)
+            .unwrap_or_else(|| panic!("{t}.{secret}"));
+        assert!(a.sensitive && a.computed, "{t}.{secret}");
+    }
+
+    // {"username": "ci", "scopes": ["read:repo"]} as msgpack (fixmap 2).
+    let mut config = vec![0x82, 0xa8];
+    config.extend_from_slice(b"username");
+    config.extend_from_slice(&[0xa2, b'c', b'i', 0xa6]);
+    config.extend_from_slice(b"scopes");
+    config.extend_from_slice(&[0x91, 0xa9]);
+    config.extend_from_slice(b"read:repo");
+    let dv = Some(pb::DynamicValue {
+        msgpack: config,
+        json: vec![],
+    });
+    let v = client
+        .validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {
+            type_name: "webide_gitea_token".into(),
+            config: dv.clone(),
+        })
+        .await
+        .expect("ValidateEphemeralResourceConfig")
+        .into_inner();
+    assert_eq!(v.diagnostics.len(), 1, "{:?}", v.diagnostics);
+    let path = v.diagnostics[0]
+        .attribute
+        .as_ref()
+        .expect("on an attribute");
+    assert_eq!(path.steps.len(), 2, "scopes[0]: {path:?}");
+
+    let open = client
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: "webide_gitea_token".into(),
+            config: dv,
+            client_capabilities: None,
+        })
+        .await
+        .expect("OpenEphemeralResource")
+        .into_inner();
+    assert!(open.private.is_none() && open.result.is_none());
+    assert_eq!(open.diagnostics.len(), 1, "{:?}", open.diagnostics);
+    assert_eq!(open.diagnostics[0].summary, "Invalid Gitea token scope");
+
+    let close = client
+        .close_ephemeral_resource(pb::close_ephemeral_resource::Request {
+            type_name: "webide_litellm_key".into(),
+            private: None,
+        })
+        .await
+        .expect("CloseEphemeralResource")
+        .into_inner();
+    assert!(close.diagnostics.is_empty());
+}

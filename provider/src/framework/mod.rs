@@ -2,6 +2,7 @@
 //! object (provider, resource, data source), with the plan rules Terraform
 //! enforces implemented once in [`plan`].
 
+pub mod ephemeral;
 pub mod mapping;
 pub mod plan;
 pub mod stop;
@@ -16,6 +17,7 @@ use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::Schema;
 use crate::protocol::value::Value;
 
+pub use ephemeral::EphemeralResource;
 pub use plan::PlanContext;
 pub use stop::{StopSource, StopToken};
 
@@ -68,6 +70,10 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, stop: StopToken) -> Result<Self::Data, Diagnostics>;
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Data>>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>>;
+    /// Ephemeral resources (Terraform >= 1.10); none by default.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// One managed resource type.

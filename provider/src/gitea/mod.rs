@@ -7,6 +7,7 @@ pub mod names;
 pub mod org;
 pub mod repository;
 pub mod team;
+pub mod token;
 pub mod user;
 
 pub use names::{GiteaName, GiteaRepoName, GiteaTeamName};
@@ -63,6 +64,7 @@ pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> S
     let url = val("url", URL_ENV);
     let token = val("token", &["GITEA_TOKEN"]);
     let basic = val("username", &["GITEA_USERNAME"]).zip(val("password", &["GITEA_PASSWORD"]));
+    let basic_auth = token.is_none() && basic.is_some();
     let auth = match (token, basic) {
         (Some(t), _) => format!("token {t}"),
         (None, Some((u, p))) => format!(
@@ -104,6 +106,7 @@ pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> S
         Ok(api) => Slot::Ready(Client {
             api,
             users: Default::default(),
+            basic_auth,
         }),
         Err(e) => {
             diags.push_attr_error(
@@ -132,12 +135,19 @@ pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
     vec![]
 }
 
+/// The ephemeral resources of this service.
+pub fn ephemeral_resources() -> Vec<Arc<dyn crate::framework::EphemeralResource<Clients>>> {
+    vec![Arc::new(token::EphemeralToken)]
+}
+
 /// The API client.
 #[derive(Clone, Debug)]
 pub struct Client {
     api: ApiClient,
     /// `/admin/users` snapshot for batched refresh of users; invalidated by every user write.
     users: crate::snapshot::ListSnapshot,
+    /// Signed in with username and password (Gitea makes access tokens only for those).
+    basic_auth: bool,
 }
 
 /// `None` for 404.

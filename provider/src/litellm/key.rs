@@ -78,7 +78,8 @@ fn state_from_api(base: &Value, row: &Json, token: &str) -> Value {
     s
 }
 
-fn new_secret() -> String {
+/// A new key secret: `sk-` and 48 random hex digits.
+pub(super) fn new_secret() -> String {
     let mut b = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut b);
     format!("sk-{}", hex::encode(b))

@@ -2,6 +2,7 @@
 //! diagnostics, the gRPC service and go-plugin start-up. Names no service.
 
 pub mod diagnostics;
+pub mod ephemeral;
 pub mod json;
 pub mod logging;
 pub mod msgpack;

@@ -163,7 +163,8 @@ pub async fn serve<P: Provider>(provider: P) -> anyhow::Result<()> {
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
-    let service = pb::provider_server::ProviderServer::new(ProviderService::new(provider))
+    let provider_service = Arc::new(ProviderService::new(provider));
+    let service = pb::provider_server::ProviderServer::from_arc(provider_service.clone())
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let router = tonic::transport::Server::builder()
@@ -213,6 +214,16 @@ pub async fn serve<P: Provider>(provider: P) -> anyhow::Result<()> {
         }
     }
     tracing::debug!("plugin server stopped");
+    // go-plugin kills the process 2 s after Shutdown.
+    if tokio::time::timeout(
+        LEFTOVER_CLOSE_TIMEOUT,
+        provider_service.close_leftover_ephemerals(),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("gave up closing leftover ephemeral resources");
+    }
     Ok(())
 }
 
@@ -223,6 +234,8 @@ fn announce(addr: SocketAddr, cert: Option<&[u8]>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long closing ephemeral resources Terraform left open may take at shutdown.
+const LEFTOVER_CLOSE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a client may take to complete the TLS handshake before its connection is closed.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// First pause after a failed accept (EMFILE, ENFILE, ENOBUFS...); doubles up to the maximum.

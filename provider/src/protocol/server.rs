@@ -9,6 +9,7 @@ use tokio::sync::RwLock;
 use tonic::{Request, Response, Status};
 
 use super::diagnostics::{AttrPath, Diagnostics, Severity, Step};
+use super::ephemeral::Ephemerals;
 use super::pb;
 use super::schema::{Attribute, Block, Nesting, Schema};
 use super::types::Type;
@@ -24,6 +25,7 @@ pub struct ProviderService<P: Provider> {
     data_sources: HashMap<&'static str, (Arc<dyn DataSource<P::Data>>, Schema)>,
     data: RwLock<Option<Arc<P::Data>>>,
     stop: StopSource,
+    ephemerals: Ephemerals<P::Data>,
 }
 
 impl<P: Provider> ProviderService<P> {
@@ -38,6 +40,7 @@ impl<P: Provider> ProviderService<P> {
             .into_iter()
             .map(|d| (d.type_name(), (d.clone(), d.schema())))
             .collect();
+        let ephemerals = Ephemerals::new(provider.ephemeral_resources());
         ProviderService {
             provider_schema: provider.schema(),
             provider,
@@ -45,6 +48,7 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             data: RwLock::new(None),
             stop: StopSource::new(),
+            ephemerals,
         }
     }
 
@@ -83,9 +87,20 @@ impl<P: Provider> ProviderService<P> {
         d.sort_by_key(|x| x.0);
         (&self.provider_schema, r, d)
     }
+
+    /// Ephemeral resource schemas, sorted by type name.
+    pub fn ephemeral_schemas(&self) -> Vec<(&'static str, &Schema)> {
+        self.ephemerals.schemas()
+    }
+
+    /// Closes ephemeral resources opened and never closed (at plugin shutdown).
+    pub async fn close_leftover_ephemerals(&self) {
+        let data = self.configured().await;
+        self.ephemerals.close_leftovers(data).await;
+    }
 }
 
-fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Status> {
+pub(super) fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Status> {
     let Some(dv) = dv else { return Ok(Value::Null) };
     if !dv.msgpack.is_empty() {
         return msgpack::decode(&dv.msgpack, ty)
@@ -99,7 +114,7 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Status> {
     Ok(Value::Null)
 }
 
-fn encode(v: &Value, ty: &Type) -> Result<Option<pb::DynamicValue>, Status> {
+pub(super) fn encode(v: &Value, ty: &Type) -> Result<Option<pb::DynamicValue>, Status> {
     let msgpack =
         msgpack::encode(v, ty).map_err(|e| Status::internal(format!("encoding value: {e}")))?;
     Ok(Some(pb::DynamicValue {
@@ -108,7 +123,7 @@ fn encode(v: &Value, ty: &Type) -> Result<Option<pb::DynamicValue>, Status> {
     }))
 }
 
-fn diags_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
+pub(super) fn diags_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
     d.0.iter()
         .map(|d| pb::Diagnostic {
             severity: match d.severity {
@@ -244,7 +259,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 })
                 .collect(),
             functions: vec![],
-            ephemeral_resources: vec![],
+            ephemeral_resources: self
+                .ephemeral_schemas()
+                .iter()
+                .map(|(n, _)| pb::get_metadata::EphemeralMetadata {
+                    type_name: n.to_string(),
+                })
+                .collect(),
         }))
     }
 
@@ -265,7 +286,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .map(|(n, s)| (n.to_string(), schema_pb(s)))
                 .collect(),
             functions: Default::default(),
-            ephemeral_resource_schemas: Default::default(),
+            ephemeral_resource_schemas: self
+                .ephemeral_schemas()
+                .iter()
+                .map(|(n, s)| (n.to_string(), schema_pb(s)))
+                .collect(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(pb::ServerCapabilities {
@@ -609,8 +634,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     }
 
     // RPCs of protocol 6.8 the provider does not serve: no state moves
-    // (ServerCapabilities.move_resource_state is false), no ephemeral
-    // resources (none listed in GetMetadata/GetProviderSchema), no functions.
+    // (ServerCapabilities.move_resource_state is false), no functions.
     // Terraform only calls them for what the provider advertised.
 
     async fn move_resource_state(
@@ -620,32 +644,43 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Err(unimplemented("MoveResourceState"))
     }
 
+    // Ephemeral resources: served by super::ephemeral.
+
     async fn validate_ephemeral_resource_config(
         &self,
-        _: Request<pb::validate_ephemeral_resource_config::Request>,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> R<pb::validate_ephemeral_resource_config::Response> {
-        Err(unimplemented("ValidateEphemeralResourceConfig"))
+        Ok(Response::new(self.ephemerals.validate(req.into_inner())?))
     }
 
     async fn open_ephemeral_resource(
         &self,
-        _: Request<pb::open_ephemeral_resource::Request>,
+        req: Request<pb::open_ephemeral_resource::Request>,
     ) -> R<pb::open_ephemeral_resource::Response> {
-        Err(unimplemented("OpenEphemeralResource"))
+        let data = self.configured().await;
+        Ok(Response::new(
+            self.ephemerals.open(data, req.into_inner()).await?,
+        ))
     }
 
     async fn renew_ephemeral_resource(
         &self,
-        _: Request<pb::renew_ephemeral_resource::Request>,
+        req: Request<pb::renew_ephemeral_resource::Request>,
     ) -> R<pb::renew_ephemeral_resource::Response> {
-        Err(unimplemented("RenewEphemeralResource"))
+        let data = self.configured().await;
+        Ok(Response::new(
+            self.ephemerals.renew(data, req.into_inner()).await?,
+        ))
     }
 
     async fn close_ephemeral_resource(
         &self,
-        _: Request<pb::close_ephemeral_resource::Request>,
+        req: Request<pb::close_ephemeral_resource::Request>,
     ) -> R<pb::close_ephemeral_resource::Response> {
-        Err(unimplemented("CloseEphemeralResource"))
+        let data = self.configured().await;
+        Ok(Response::new(
+            self.ephemerals.close(data, req.into_inner()).await?,
+        ))
     }
 
     async fn get_functions(

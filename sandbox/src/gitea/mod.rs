@@ -10,7 +10,10 @@
 
 mod orgs;
 mod repos;
+mod tokens;
 mod users;
+
+pub use tokens::TokenRow;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -132,6 +135,8 @@ pub struct State {
     pub teams: BTreeMap<i64, TeamRow>,
     /// `owner/name` (lowercase) -> repository.
     pub repos: BTreeMap<String, RepoRow>,
+    /// Personal access tokens by id.
+    pub tokens: BTreeMap<i64, TokenRow>,
 }
 
 impl State {
@@ -216,6 +221,14 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
             axum::routing::post(repos::create_for_user),
         )
         .route("/users/:username", get(users::get))
+        .route(
+            "/users/:username/tokens",
+            get(tokens::list).post(tokens::create),
+        )
+        .route(
+            "/users/:username/tokens/:token",
+            axum::routing::delete(tokens::delete),
+        )
         .route("/orgs", axum::routing::post(orgs::create))
         .route(
             "/orgs/:org",
@@ -266,6 +279,10 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
             "/repos/:owner/:repo/collaborators/:username/permission",
             get(repos::collaborator_permission),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            g.clone(),
+            token_scopes,
+        ))
         .with_state(g);
     Router::new()
         .route(
@@ -309,6 +326,10 @@ pub(crate) struct Caller {
     pub login: String,
     pub is_admin: bool,
     pub restricted: bool,
+    /// Signed in by basic auth with the password (not a token).
+    pub basic_password: bool,
+    /// A personal access token's scopes; `None` when not signed in with one.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl Caller {
@@ -348,6 +369,24 @@ impl Gitea {
             login: u.login.clone(),
             is_admin: u.is_admin,
             restricted: u.restricted,
+            basic_password: false,
+            scopes: None,
+        };
+        // A personal access token (services/auth: header, query, or basic auth's password).
+        let personal = |t: &str| -> Option<Result<Caller, Response>> {
+            let hash = tokens::hash_token(t);
+            let row = state.tokens.values().find(|r| r.hash == hash)?;
+            let user = state.users.get(&row.owner)?;
+            if user.prohibit_login || !user.active {
+                return Some(Err(err(
+                    StatusCode::FORBIDDEN,
+                    "user is not allowed to sign in",
+                )));
+            }
+            Some(Ok(Caller {
+                scopes: Some(row.scopes.clone()),
+                ..as_caller(user)
+            }))
         };
         if let Some(t) = token {
             if t == self.admin_token {
@@ -356,6 +395,9 @@ impl Gitea {
                     .get(&self.admin_login)
                     .map(|u| Some(as_caller(u)))
                     .ok_or_else(|| err(StatusCode::UNAUTHORIZED, "user does not exist"));
+            }
+            if let Some(c) = personal(&t) {
+                return c.map(Some);
             }
             return Err(err(
                 StatusCode::UNAUTHORIZED,
@@ -372,6 +414,15 @@ impl Gitea {
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| err(StatusCode::UNAUTHORIZED, "invalid basic authentication"))?;
             let (user, pass) = decoded.split_once(':').unwrap_or((&decoded, ""));
+            // A token as the password (or as the user name with an empty or
+            // `x-oauth-basic` password) is token auth, not a password login.
+            let as_token = match pass {
+                "" | "x-oauth-basic" => user,
+                p => p,
+            };
+            if let Some(c) = personal(as_token) {
+                return c.map(Some);
+            }
             let key = user.to_lowercase();
             let row = state
                 .users
@@ -392,7 +443,10 @@ impl Gitea {
             if row.prohibit_login || !row.active {
                 return Err(err(StatusCode::FORBIDDEN, "user is not allowed to sign in"));
             }
-            return Ok(Some(as_caller(row)));
+            return Ok(Some(Caller {
+                basic_password: true,
+                ..as_caller(row)
+            }));
         }
         Ok(None)
     }
@@ -428,6 +482,25 @@ impl Gitea {
     pub(crate) fn state(&self) -> State {
         self.store.snapshot()
     }
+}
+
+/// Refuses a request made with a personal access token whose scopes do not cover the route;
+/// credential errors are left to the handler.
+async fn token_scopes(
+    axum::extract::State(g): axum::extract::State<Arc<Gitea>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Ok(Some(Caller {
+        scopes: Some(scopes),
+        ..
+    })) = g.caller(req.headers(), req.uri().query())
+    {
+        if let Err(refused) = tokens::check_scope(&scopes, req.method(), req.uri().path()) {
+            return refused;
+        }
+    }
+    next.run(req).await
 }
 
 /// Headers and query of a request, for auth.

@@ -616,6 +616,8 @@ pub(crate) async fn collaborator_permission(
         login: u.login.clone(),
         is_admin: u.is_admin,
         restricted: u.restricted,
+        basic_password: false,
+        scopes: None,
     };
     let p = permission(&st, Some(&as_user), &r).unwrap_or("none");
     let p = if p == "owner" { "admin" } else { p };

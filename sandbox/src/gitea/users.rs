@@ -337,6 +337,7 @@ pub(crate) async fn delete(
             st.repos.remove(&k);
         }
         st.users.remove(&key);
+        super::tokens::forget_user(st, &key);
         for t in st.teams.values_mut() {
             t.members.remove(&key);
         }
