@@ -4,6 +4,7 @@
 pub mod key;
 pub mod key_data;
 pub mod model;
+pub mod names;
 pub mod team;
 
 use std::collections::HashMap;
