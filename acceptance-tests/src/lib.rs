@@ -23,6 +23,7 @@
 //!   `target/acc-build`) and the filesystem mirror + CLI configuration.
 //! * [`workdir`]: [`TfWorkdir`], a temp working directory with async commands that time out.
 //! * [`process`]: running commands with a time limit, killing the whole process group.
+//! * [`examples`]: the documentation examples as runnable root modules.
 //!
 //! Environment knobs: `TF_BIN`, `WEBIDE_PROVIDER_BIN`, `WEBIDE_NULL_PROVIDER_BIN`,
 //! `WEBIDE_TOOLS_DIR`, `WEBIDE_PYTHON`, `WEBIDE_ACC_TIMEOUT_SECS` (per command, default 300),
@@ -30,6 +31,7 @@
 
 pub mod cli;
 pub mod debian_image;
+pub mod examples;
 pub mod fixture;
 pub mod process;
 pub mod provider;

@@ -290,6 +290,147 @@ fn cases() -> Vec<Case> {
 }"#,
         ),
         case(
+            "authentik: application slug with a dot",
+            Validate,
+            "slug",
+            r#"resource "webide_authentik_application" "a" {
+  name = "A"
+  slug = "coder.app"
+}"#,
+        ),
+        case(
+            "authentik: username with a space",
+            Validate,
+            "username",
+            r#"resource "webide_authentik_user" "u" {
+  username = "first last"
+  name     = "U"
+}"#,
+        ),
+        case(
+            "authentik: username over 150",
+            Validate,
+            "username",
+            leak(format!(
+                "resource \"webide_authentik_user\" \"u\" {{\n  username = \"{}\"\n  name     = \"U\"\n}}",
+                "u".repeat(151)
+            )),
+        ),
+        case(
+            "authentik: user path with a leading slash",
+            Validate,
+            "path",
+            r#"resource "webide_authentik_user" "u" {
+  username = "u"
+  name     = "U"
+  path     = "/users"
+}"#,
+        ),
+        case(
+            "authentik: group name with a newline",
+            Validate,
+            "name",
+            r#"resource "webide_authentik_group" "g" {
+  name = "coder\nadmins"
+}"#,
+        ),
+        case(
+            "authentik: empty provider name",
+            Validate,
+            "name",
+            r#"resource "webide_authentik_oauth2_provider" "p" {
+  name               = ""
+  authorization_flow = "x"
+  invalidation_flow  = "y"
+  redirect_uris      = ["https://a/cb"]
+}"#,
+        ),
+        case(
+            "authentik: bad matching mode",
+            Validate,
+            "redirect_uri_matching",
+            r#"resource "webide_authentik_oauth2_provider" "p" {
+  name                  = "p"
+  authorization_flow    = "x"
+  invalidation_flow     = "y"
+  redirect_uris         = ["https://a/cb"]
+  redirect_uri_matching = "prefix"
+}"#,
+        ),
+        case(
+            "authentik: redirect URI not a regex",
+            Validate,
+            "redirect_uris[1]",
+            r#"resource "webide_authentik_oauth2_provider" "p" {
+  name                  = "p"
+  authorization_flow    = "x"
+  invalidation_flow     = "y"
+  redirect_uris         = ["https://a/cb", "https://(a|b/cb"]
+  redirect_uri_matching = "regex"
+}"#,
+        ),
+        case(
+            "authentik: token validity not a duration",
+            Validate,
+            "access_token_validity",
+            r#"resource "webide_authentik_oauth2_provider" "p" {
+  name                  = "p"
+  authorization_flow    = "x"
+  invalidation_flow     = "y"
+  redirect_uris         = ["https://a/cb"]
+  access_token_validity = "5m"
+}"#,
+        ),
+        case(
+            "litellm: empty model name in a key",
+            Validate,
+            "models",
+            r#"resource "webide_litellm_key" "k" { models = ["claude-sonnet", ""] }"#,
+        ),
+        case(
+            "litellm: model listed twice in a team",
+            Validate,
+            "models",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias = "t"
+  models     = ["gpt-4o", "gpt-4o"]
+}"#,
+        ),
+        case(
+            "litellm: fractional model rpm",
+            Validate,
+            "rpm",
+            r#"resource "webide_litellm_model" "m" {
+  model_name = "m"
+  model      = "ollama/llama3"
+  rpm        = 2.5
+}"#,
+        ),
+        case(
+            "litellm: negative team budget",
+            Validate,
+            "max_budget",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias = "t"
+  max_budget = -1
+}"#,
+        ),
+        case(
+            "litellm: team budget duration without unit",
+            Validate,
+            "budget_duration",
+            r#"resource "webide_litellm_team" "t" {
+  team_alias      = "t"
+  budget_duration = "30"
+}"#,
+        ),
+        case(
+            "litellm: key alias outside the alias format",
+            Warn,
+            "key_alias",
+            r#"resource "webide_litellm_key" "k" { key_alias = "my key" }"#,
+        ),
+        case(
             "authentik: unknown flow slug",
             Plan,
             "slug",

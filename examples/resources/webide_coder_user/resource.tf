@@ -7,3 +7,9 @@ resource "webide_coder_user" "appmanager" {
   login_type = "oidc"
   roles      = ["template-admin"]
 }
+
+resource "webide_coder_user" "contractor1" {
+  username   = "contractor1"
+  email      = "contractor1@example.com"
+  login_type = "oidc"
+}

@@ -1,1 +1,1 @@
-terraform import webide_gitea_repository_collaborator.readonly platform/contractor-app/readonly
+terraform import webide_gitea_repository_collaborator.readonly platform/contractor-app/compliance

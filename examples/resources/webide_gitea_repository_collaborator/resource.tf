@@ -2,6 +2,6 @@
 resource "webide_gitea_repository_collaborator" "readonly" {
   owner      = webide_gitea_repository.app.owner
   repository = webide_gitea_repository.app.name
-  username   = webide_gitea_user.readonly.username
+  username   = webide_gitea_user.compliance.username
   permission = "read"
 }

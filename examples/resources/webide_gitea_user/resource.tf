@@ -21,6 +21,15 @@ resource "webide_gitea_user" "appmanager" {
   allow_create_organization = true
 }
 
+# Compliance: restricted, reads only what it is granted (see the collaborator example).
+resource "webide_gitea_user" "compliance" {
+  username          = "compliance"
+  email             = "compliance@example.com"
+  password          = var.initial_password
+  restricted        = true
+  max_repo_creation = 0
+}
+
 variable "initial_password" {
   type      = string
   sensitive = true

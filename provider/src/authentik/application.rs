@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 
 use super::{api_error, create_or_adopt, APPLICATIONS};
-use crate::framework::validators::{NonEmpty, OneOf, Slug};
+use crate::framework::validators::{NonEmpty, OneOf};
 use crate::framework::{ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -69,8 +69,8 @@ impl Resource<Clients> for ApplicationResource {
     fn schema(&self) -> Schema {
         let block = Block::new("An Authentik application (Coder, Gitea, MinIO, ...) tied to an OAuth2 provider. The issuer URL of its provider is `<authentik>/application/o/<slug>/`.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Application UUID."))
-            .attr(Attribute::string("name").required().validate(NonEmpty).describe("Display name (unique)."))
-            .attr(Attribute::string("slug").required().requires_replace().validate(Slug).describe("URL slug (lowercase). Import id."))
+            .attr(Attribute::string("name").required().validate(NonEmpty).validate(crate::framework::validators::NoControlChars).describe("Display name (unique)."))
+            .attr(Attribute::string("slug").required().requires_replace().validate(super::names::AuthentikSlug).describe("URL slug (lowercase). Import id."))
             .attr(Attribute::number("provider_id").optional().describe("`webide_authentik_oauth2_provider.id`."))
             .attr(Attribute::string("meta_launch_url").default("").describe("Launch URL shown in the user's library."))
             .attr(Attribute::string("meta_description").default("").describe("Description."))

@@ -4,6 +4,7 @@
 pub mod application;
 pub mod flow;
 pub mod group;
+pub mod names;
 pub mod oauth2_provider;
 pub mod scope_mapping;
 pub mod user;

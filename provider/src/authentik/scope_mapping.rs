@@ -52,7 +52,7 @@ impl Resource<Clients> for ScopeMappingResource {
     fn schema(&self) -> Schema {
         let block = Block::new("An OAuth2 scope mapping: a Python expression whose result is merged into the claims when the scope is requested (the seeds' `groups` claim).")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("UUID. Import id: the UUID or the name."))
-            .attr(Attribute::string("name").required().validate(NonEmpty).describe("Name (unique)."))
+            .attr(Attribute::string("name").required().validate(NonEmpty).validate(crate::framework::validators::NoControlChars).describe("Name (unique)."))
             .attr(Attribute::string("scope_name").required().validate(NonEmpty).describe("The scope, e.g. `groups`."))
             .attr(Attribute::string("expression").required().validate(NonEmpty).describe("Python expression returning a dict of claims."))
             .attr(Attribute::string("description").default("").describe("Shown on the consent screen."));

@@ -190,6 +190,26 @@ impl Validator for Range {
     }
 }
 
+/// A string of at most this many characters (Unicode scalar values, as Python and Go count).
+pub struct MaxLength(pub usize);
+
+impl Validator for MaxLength {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(s) = value.as_str() else { return };
+        let n = s.chars().count();
+        if n > self.0 {
+            invalid(
+                path,
+                diags,
+                format!("{n} characters long; at most {} allowed", self.0),
+            );
+        }
+    }
+    fn description(&self) -> String {
+        format!("at most {} characters", self.0)
+    }
+}
+
 /// A whole number (no fraction).
 pub struct Integer;
 
@@ -346,6 +366,8 @@ mod tests {
         assert_eq!(errs(&Integer, Value::float(1.5)), 1);
         assert_eq!(errs(&Slug, "-x".into()), 1);
         assert_eq!(errs(&NonEmpty, " ".into()), 1);
+        assert_eq!(errs(&MaxLength(3), "äöü".into()), 0);
+        assert_eq!(errs(&MaxLength(3), "abcd".into()), 1);
         assert_eq!(parse_duration("2w"), Some(1_209_600));
     }
 }

@@ -5,6 +5,7 @@ pub mod ephemeral_key;
 pub mod key;
 pub mod key_data;
 pub mod model;
+pub mod names;
 pub mod team;
 
 use std::collections::HashMap;

@@ -132,8 +132,8 @@ impl Resource<Clients> for ModelResource {
                 .attr(Attribute::string("model").required().validate(NonEmpty).describe("Upstream model, `provider/name` as LiteLLM names it."))
                 .attr(Attribute::string("api_key").optional().sensitive().describe("Upstream API key, or `os.environ/NAME` to use the proxy container's variable. Required unless the provider takes none (local servers; Bedrock, SageMaker and Vertex AI use the proxy's own cloud credentials). Not read back."))
                 .attr(Attribute::string("api_base").optional().describe("Upstream base URL (self-hosted or Azure endpoints)."))
-                .attr(Attribute::number("rpm").optional().validate(Range { min: 0.0, max: None }).describe("Requests per minute this deployment takes."))
-                .attr(Attribute::number("tpm").optional().validate(Range { min: 0.0, max: None }).describe("Tokens per minute this deployment takes."))
+                .attr(Attribute::number("rpm").optional().validate(Range { min: 0.0, max: None }).validate(crate::framework::validators::Integer).describe("Requests per minute this deployment takes."))
+                .attr(Attribute::number("tpm").optional().validate(Range { min: 0.0, max: None }).validate(crate::framework::validators::Integer).describe("Tokens per minute this deployment takes."))
                 .attr(Attribute::string_map("extra_params").optional().describe("Further `litellm_params` (e.g. `api_version`), as strings.")),
         )
     }

@@ -74,6 +74,7 @@ impl Resource<Clients> for TeamResource {
                 .attr(
                     Attribute::string_list("models")
                         .default(Value::List(vec![]))
+                        .validate(super::names::ModelNames)
                         .describe("Models members may use; empty = all."),
                 )
                 .attr(

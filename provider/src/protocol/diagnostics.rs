@@ -96,6 +96,14 @@ impl Diagnostics {
     ) {
         self.push(Severity::Error, summary, detail, Some(path));
     }
+    pub fn push_attr_warning(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.push(Severity::Warning, summary, detail, Some(path));
+    }
     fn push(
         &mut self,
         severity: Severity,
