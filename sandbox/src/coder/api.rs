@@ -203,7 +203,7 @@ pub(crate) async fn list_users(
     h: HeaderMap,
     Query(q): Query<Map<String, Value>>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let search = q
         .get("q")
@@ -242,7 +242,7 @@ pub(crate) async fn create_user(
     h: HeaderMap,
     Json(b): Json<Value>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let (username, email, login_type) = (s("username"), s("email"), s("login_type"));
     if !valid_username(&username) {
@@ -692,7 +692,7 @@ pub(crate) async fn get_login_type(
 }
 
 pub(crate) async fn list_orgs(AxState(c): AxState<Arc<Coder>>, h: HeaderMap) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     ok(
         StatusCode::OK,
         json!(c.store.snapshot().orgs.values().collect::<Vec<_>>()),
@@ -704,7 +704,7 @@ pub(crate) async fn get_org(
     h: HeaderMap,
     Path(key): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let k = org_key(&st, &key).ok_or_else(|| {
         err(
@@ -717,7 +717,7 @@ pub(crate) async fn get_org(
 }
 
 pub(crate) async fn upload(AxState(c): AxState<Arc<Coder>>, h: HeaderMap, body: Bytes) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let ct = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -820,7 +820,7 @@ pub(crate) async fn create_version(
         let v = json!({"id": id, "template_id": b["template_id"], "organization_id": o, "name": name,
                        "message": b["message"].as_str().unwrap_or(""), "created_at": now(), "updated_at": now(),
                        "readme": "", "archived": false, "warnings": [],
-                       "created_by": {"id": c.me(st), "username": "admin"},
+                       "created_by": {"id": me, "username": st.users[&me]["username"]},
                        "user_variable_values": b["user_variable_values"],
                        "_file_id": file_id, "_created_ms": now_ms(), "_outcome": outcome, "_error": error, "_logs": logs});
         st.versions.insert(id, v.clone());
@@ -868,7 +868,7 @@ pub(crate) async fn get_version(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let v = st
         .versions
@@ -882,7 +882,7 @@ pub(crate) async fn version_logs(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let v = st
         .versions
@@ -1057,7 +1057,7 @@ pub(crate) async fn create_template(
                            "autostop_requirement": {"days_of_week": [], "weeks": 1},
                            "autostart_requirement": {"days_of_week": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
                            "active_version_id": vid, "created_at": now(), "updated_at": now(),
-                           "created_by_id": c.me(st), "created_by_name": "admin", "deprecated": false, "deprecation_message": ""});
+                           "created_by_id": me, "created_by_name": st.users[&me]["username"], "deprecated": false, "deprecation_message": ""});
         apply_settings(&mut t, &b)?;
         st.templates.insert(id.clone(), t.clone());
         st.versions.get_mut(&vid).unwrap()["template_id"] = json!(id);
@@ -1072,7 +1072,7 @@ pub(crate) async fn list_templates(
     h: HeaderMap,
     Path(org): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
     let ts: Vec<Value> = st
@@ -1089,7 +1089,7 @@ pub(crate) async fn template_by_name(
     h: HeaderMap,
     Path((org, name)): Path<(String, String)>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
     let t = st
@@ -1111,7 +1111,7 @@ pub(crate) async fn get_template(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let t = st.templates.get(&id).ok_or_else(|| {
         err(
@@ -1129,7 +1129,7 @@ pub(crate) async fn update_template(
     Path(id): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let t = c.commit(|st| {
         let old = st.templates.get(&id).cloned().ok_or_else(|| {
             err(
@@ -1172,7 +1172,7 @@ pub(crate) async fn delete_template(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.commit(|st| {
         st.templates.remove(&id).ok_or_else(|| {
             err(
@@ -1195,7 +1195,7 @@ pub(crate) async fn template_versions(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let st = c.store.snapshot();
     let vs: Vec<Value> = st
         .versions
@@ -1212,7 +1212,7 @@ pub(crate) async fn set_active_version(
     Path(id): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     let vid = b["id"].as_str().unwrap_or_default().to_string();
     c.commit(|st| {
         if !st.templates.contains_key(&id) {
@@ -1302,7 +1302,7 @@ pub(crate) async fn create_group(
     Path(org): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     let name = b["name"].as_str().unwrap_or_default().to_string();
     if name.is_empty() || name == "Everyone" {
@@ -1327,7 +1327,7 @@ pub(crate) async fn list_groups(
     h: HeaderMap,
     Path(org): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
@@ -1348,7 +1348,7 @@ pub(crate) async fn group_by_name(
     h: HeaderMap,
     Path((org, name)): Path<(String, String)>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     let st = c.store.snapshot();
     let o = org_key(&st, &org).unwrap_or_default();
@@ -1376,7 +1376,7 @@ pub(crate) async fn get_group(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     let st = c.store.snapshot();
     if let Some(g) = everyone(&st, &id) {
@@ -1398,7 +1398,7 @@ pub(crate) async fn patch_group(
     Path(id): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     if c.store.read(|st| st.orgs.contains_key(&id)) {
         // coderd/groups.go patchGroup: the Everyone group's name and members are not editable.
@@ -1459,7 +1459,7 @@ pub(crate) async fn delete_group(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Ans {
-    let me = c.auth(&h)?;
+    c.auth(&h)?;
     c.licensed()?;
     if c.store.read(|st| st.orgs.contains_key(&id)) {
         return Err(err(
