@@ -272,3 +272,79 @@ async fn coder_first_user_bootstraps_a_fresh_coder() -> Result<()> {
     sb.shutdown().await;
     Ok(())
 }
+
+fn copy_tf(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let name = e.file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with(".terraform") || n.contains(".tfstate") {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            copy_tf(&e.path(), &to.join(&name))?;
+        } else {
+            std::fs::copy(e.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// examples/full-environment needs no pre-existing admin token, and a bootstrap secret that
+/// breaks its variable's rule fails at plan naming the variable (before any container starts).
+#[tokio::test]
+async fn full_environment_checks_bootstrap_variables() -> Result<()> {
+    let h = Harness::new()?;
+    let mut wd = h.workdir()?;
+    copy_tf(
+        &webide_acceptance_tests::workspace_root().join("examples"),
+        wd.path(),
+    )?;
+    wd.chdir("full-environment")?;
+    let vars = std::fs::read_to_string(wd.path().join("variables.tf"))?;
+    for gone in ["\"authentik_token\"", "\"coder_token\""] {
+        ensure!(!vars.contains(gone), "variable {gone} still declared");
+    }
+    wd.init().await?;
+    for (var, bad, says) in [
+        ("coder_admin_password", "short", "12 to 64 characters"),
+        (
+            "authentik_bootstrap_token",
+            "has a space in it!",
+            "printable ASCII",
+        ),
+        (
+            "authentik_bootstrap_password",
+            "tiny",
+            "12 to 256 characters",
+        ),
+        ("coder_admin_email", "not-an-email", "e-mail address"),
+    ] {
+        let out = wd
+            .run_expect_failure(&[
+                "plan",
+                "-no-color",
+                "-input=false",
+                "-var",
+                "litellm_master_key=sk-test",
+                "-var",
+                "gitea_token=x",
+                "-var",
+                &format!("{var}={bad}"),
+            ])
+            .await?;
+        let text = out.combined();
+        ensure!(
+            text.contains("Invalid value for variable")
+                && text.contains(var)
+                && text.contains(says),
+            "{var}: {text}"
+        );
+        ensure!(
+            !text.contains("webide_compose_service") || !text.contains("Creating"),
+            "{var}: nothing may start: {text}"
+        );
+    }
+    Ok(())
+}
