@@ -161,7 +161,8 @@ async fn coder_first_user_bootstraps_a_fresh_coder() -> Result<()> {
     );
 
     let h = Harness::new()?;
-    let wd = h.workdir()?;
+    let mut wd = h.workdir()?;
+    wd.enable_log("trace");
     wd.write(
         "main.tf",
         &first_user_config(
@@ -190,6 +191,17 @@ async fn coder_first_user_bootstraps_a_fresh_coder() -> Result<()> {
         !applied.combined().contains(&token) && !applied.combined().contains(&password),
         "a secret was printed by apply"
     );
+    // Nor logged at any level (Terraform's and the provider's log at trace).
+    let log = wd.read_log()?;
+    ensure!(
+        log.contains("webide_coder_first_user"),
+        "the trace log was written"
+    );
+    ensure!(
+        !log.contains(&token) && !log.contains(&password),
+        "a secret is in the trace log"
+    );
+    wd.disable_log();
     let (admin_roles, dev) = store.read(|st| {
         (
             st.user("admin").map(|u| u["roles"].clone()),
