@@ -464,7 +464,7 @@ pub(crate) async fn login(AxState(c): AxState<Arc<Coder>>, Json(b): Json<Value>)
         let rand = |n: usize| {
             let mut out = String::new();
             while out.len() < n {
-                out.extend(uuid::Uuid::new_v4().simple().to_string().chars());
+                out.push_str(&uuid::Uuid::new_v4().simple().to_string());
             }
             out.truncate(n);
             out
