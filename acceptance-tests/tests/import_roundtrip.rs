@@ -66,7 +66,14 @@ fn ignored(rtype: &str) -> &'static [&'static str] {
 
 /// Types with no import (documented): a built image is rebuilt from its context.
 /// A command run in a container and a certificate made by the provider exist only in state.
-const NOT_IMPORTABLE: &[&str] = &["webide_compose_image", "webide_tls_certificate"];
+/// A generated password exists only in state; a first user is adopted by declaring it (create
+/// logs in), and its credentials come only from the configuration.
+const NOT_IMPORTABLE: &[&str] = &[
+    "webide_compose_image",
+    "webide_tls_certificate",
+    "webide_random_password",
+    "webide_coder_first_user",
+];
 
 /// Types left out of this configuration, with why (the coverage check names every other type).
 const NOT_IN_CONFIG: &[(&str, &str)] = &[(
@@ -420,10 +427,18 @@ async fn every_resource_plans_twice_clean_and_imports_clean() -> Result<()> {
     let template_dir = workspace_root()
         .join("templates")
         .join("contractor-workspace");
-    let main = config(
-        &prefix,
-        &ctx.display().to_string(),
-        &template_dir.display().to_string(),
+    // The simulator's Coder already has its first user (the fixed admin): the resource adopts
+    // it by logging in.
+    let main = format!(
+        "{}\nresource \"webide_random_password\" \"pw\" {{\n  length = 20\n}}\n\nresource \"webide_coder_first_user\" \"admin\" {{\n  url      = \"{}\"\n  email    = \"{}\"\n  username = \"admin\"\n  password = \"{}\"\n}}\n",
+        config(
+            &prefix,
+            &ctx.display().to_string(),
+            &template_dir.display().to_string(),
+        ),
+        sb.coder_url,
+        sb.config.coder_admin_email,
+        sb.config.coder_admin_password,
     );
     let org = coder_org_name(&sb);
 
@@ -484,7 +499,7 @@ async fn every_resource_plans_twice_clean_and_imports_clean() -> Result<()> {
             ));
         }
     }
-    // The image, the exec step and the certificate are not importable: let the fresh state
+    // The image, the certificate, the password and the first user are not importable: let the fresh state
     // have its own by applying them only.
     fresh
         .run(&[
@@ -494,6 +509,8 @@ async fn every_resource_plans_twice_clean_and_imports_clean() -> Result<()> {
             "-input=false",
             "-target=webide_compose_image.img",
             "-target=webide_tls_certificate.cert",
+            "-target=webide_random_password.pw",
+            "-target=webide_coder_first_user.admin",
         ])
         .await?;
     let imported = resources(&fresh.show_state_json().await?);

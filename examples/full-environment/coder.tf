@@ -1,5 +1,17 @@
-# The contractors' workspace template, pushed from templates/contractor-workspace, and — where
-# Coder has a Premium licence — a Coder group with every contractor and a workspace quota.
+# Coder's first user (the seeds' admin@example.com, an owner), the contractors' workspace
+# template, pushed from templates/contractor-workspace, and — where Coder has a Premium
+# licence — a Coder group with every contractor and a workspace quota.
+
+# POST /api/v2/users/first on a fresh Coder (or a login when it already has its first user);
+# its session token configures the coder provider instance (main.tf) in the same apply.
+resource "webide_coder_first_user" "admin" {
+  provider = webide.engine
+  url      = local.coder_url
+  email    = var.coder_admin_email
+  username = "admin"
+  name     = "Platform Admin"
+  password = local.coder_admin_password
+}
 
 resource "webide_coder_template" "contractor" {
   provider     = webide.coder

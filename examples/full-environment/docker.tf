@@ -93,11 +93,12 @@ resource "webide_compose_service" "authentik_server" {
     AUTHENTIK_POSTGRESQL__NAME = "authentik"
     AUTHENTIK_REDIS__HOST      = webide_compose_service.redis.name
     AUTHENTIK_EMAIL__HOST      = "mailpit"
+    AUTHENTIK_BOOTSTRAP_EMAIL  = var.authentik_bootstrap_email
   }
-  sensitive_env = {
+  sensitive_env = merge({
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
     AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
-  }
+  }, local.authentik_bootstrap_env)
   depends_on = [webide_compose_exec.databases]
   network {
     name = webide_compose_network.platform.name
@@ -118,10 +119,10 @@ resource "webide_compose_service" "authentik_worker" {
   image    = local.image["authentik"]
   command  = local.standin ? ["serve", "9000"] : ["worker"]
   env      = webide_compose_service.authentik_server.env
-  sensitive_env = {
+  sensitive_env = merge({
     AUTHENTIK_SECRET_KEY           = var.secrets["authentik_secret_key"]
     AUTHENTIK_POSTGRESQL__PASSWORD = var.secrets["authentik_db_password"]
-  }
+  }, local.authentik_bootstrap_env)
   network {
     name = webide_compose_network.platform.name
   }

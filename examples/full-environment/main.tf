@@ -3,9 +3,10 @@
 #
 #   terraform init && terraform apply
 #
-# Service URLs and admin credentials are variables: point them at the running platform (or
-# at the sandbox: `terraform-provider-webide sandbox`; `scripts/main-job` does all of this for
-# you). Container images are variables too, so the same configuration runs with the upstream
+# Service URLs are variables: point them at the running platform (or at the sandbox:
+# `terraform-provider-webide sandbox`; `scripts/main-job` does all of this for you). Coder's and
+# Authentik's admins are bootstrapped here (bootstrap.tf, coder.tf): their secrets are variables
+# or generated, never a pre-existing token. Container images are variables too, so the same configuration runs with the upstream
 # images on your machine and with a stand-in image in CI (`images = { standin_context = ... }`).
 
 terraform {
@@ -27,11 +28,13 @@ provider "webide" {
   }
 }
 
+# Authentik's API token is its bootstrap token (bootstrap.tf): the worker creates it for
+# akadmin on first start from AUTHENTIK_BOOTSTRAP_TOKEN.
 provider "webide" {
   alias = "authentik"
   authentik {
     url   = coalesce(var.authentik_url, "http://localhost:${webide_compose_service.authentik_server.port[0].external}")
-    token = var.authentik_token
+    token = local.authentik_bootstrap_token
   }
 }
 
@@ -43,11 +46,13 @@ provider "webide" {
   }
 }
 
+# Coder's token is a session of its first user, made by webide_coder_first_user.admin
+# (coder.tf) in the same apply: this instance is configured once that exists.
 provider "webide" {
   alias = "coder"
   coder {
-    url   = coalesce(var.coder_url, "http://localhost:${webide_compose_service.coder.port[0].external}")
-    token = var.coder_token
+    url   = local.coder_url
+    token = webide_coder_first_user.admin.session_token
   }
 }
 
@@ -57,6 +62,7 @@ provider "webide" {
 }
 
 locals {
+  coder_url = coalesce(var.coder_url, "http://localhost:${webide_compose_service.coder.port[0].external}")
   # The seeds' people and their platform role (see examples/modules/platform-user).
   users = {
     appmanager  = { name = "App Manager", role = "app_manager" }

@@ -22,10 +22,36 @@ variable "authentik_url" {
   default     = ""
 }
 
-variable "authentik_token" {
-  description = "Authentik API token (akadmin, intent API)."
+variable "authentik_bootstrap_token" {
+  description = "AUTHENTIK_BOOTSTRAP_TOKEN: the API token Authentik creates for akadmin on first start, used by the authentik provider instance. Null: generated (webide_random_password). With `authentik_url` pointing at an Authentik set up before, give its akadmin API token."
   type        = string
   sensitive   = true
+  default     = null
+  validation {
+    condition     = var.authentik_bootstrap_token == null ? true : can(regex("^[!-~]{16,256}$", var.authentik_bootstrap_token))
+    error_message = "The authentik_bootstrap_token variable must be 16 to 256 printable ASCII characters without spaces (it travels in an HTTP header), or null to generate one."
+  }
+}
+
+variable "authentik_bootstrap_password" {
+  description = "AUTHENTIK_BOOTSTRAP_PASSWORD: akadmin's password, set by Authentik on first start. Null: generated (output `authentik_admin_password`)."
+  type        = string
+  sensitive   = true
+  default     = null
+  validation {
+    condition     = var.authentik_bootstrap_password == null ? true : try(length(var.authentik_bootstrap_password) >= 12 && length(var.authentik_bootstrap_password) <= 256, false)
+    error_message = "The authentik_bootstrap_password variable must be 12 to 256 characters, or null to generate one."
+  }
+}
+
+variable "authentik_bootstrap_email" {
+  description = "AUTHENTIK_BOOTSTRAP_EMAIL: akadmin's e-mail address."
+  type        = string
+  default     = "akadmin@example.com"
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+$", var.authentik_bootstrap_email))
+    error_message = "The authentik_bootstrap_email variable must be an e-mail address."
+  }
 }
 
 variable "gitea_url" {
@@ -46,10 +72,25 @@ variable "coder_url" {
   default     = ""
 }
 
-variable "coder_token" {
-  description = "Coder session token of an owner."
+variable "coder_admin_email" {
+  description = "E-mail (login) of Coder's first user, the owner the seeds call admin@example.com (webide_coder_first_user.admin)."
+  type        = string
+  default     = "admin@example.com"
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+$", var.coder_admin_email))
+    error_message = "The coder_admin_email variable must be an e-mail address."
+  }
+}
+
+variable "coder_admin_password" {
+  description = "Password of Coder's first user. Null: generated (output `coder_admin_password`). With `coder_url` pointing at a Coder that already has its first user, give that user's password: the apply logs in instead of creating it."
   type        = string
   sensitive   = true
+  default     = null
+  validation {
+    condition     = var.coder_admin_password == null ? true : try(length(var.coder_admin_password) >= 12 && length(var.coder_admin_password) <= 64, false)
+    error_message = "The coder_admin_password variable must be 12 to 64 characters (Coder accepts at most 64), or null to generate one."
+  }
 }
 
 variable "images" {

@@ -19,5 +19,6 @@ pub mod http;
 pub mod litellm;
 pub mod protocol;
 pub mod provider;
+pub mod random;
 pub mod snapshot;
 pub mod tls;

@@ -44,6 +44,9 @@ pub struct Clients {
     pub gitea: Slot<gitea::Client>,
     pub coder: Slot<coder::Client>,
     pub docker: Slot<docker::Client>,
+    /// Terraform's stop signal, for resources that build their own client (bootstrap steps
+    /// that run before a service has credentials).
+    pub stop: StopToken,
 }
 
 /// One service's connection settings, from its block or the environment.
@@ -216,6 +219,7 @@ impl Provider for WebideProvider {
             gitea,
             coder,
             docker,
+            stop,
         })
     }
 
@@ -230,6 +234,7 @@ impl Provider for WebideProvider {
         all.extend(coder::resources());
         all.extend(docker::resources());
         all.extend(crate::tls::resources());
+        all.extend(crate::random::resources());
         all
     }
 

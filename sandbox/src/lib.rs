@@ -73,6 +73,11 @@ pub struct SandboxConfig {
     /// group endpoint answers 403 "Template RBAC is a Premium feature". CLI `--coder-premium`,
     /// env `WEBIDE_SANDBOX_CODER_PREMIUM=1`.
     pub coder_premium: bool,
+    /// Coder starts without users, like a fresh install: `GET /users/first` answers 404 until
+    /// someone calls `POST /users/first`, and only session tokens from `POST /users/login`
+    /// authenticate (the fixed `coder_session_token` and admin do not exist). CLI
+    /// `--coder-fresh`, env `WEBIDE_SANDBOX_CODER_FRESH=1`.
+    pub coder_fresh: bool,
     /// Where state is loaded from and saved to (`litellm.json`, ...); `None` keeps it in memory.
     pub state_dir: Option<PathBuf>,
     /// Injected faults, per service.
@@ -94,6 +99,7 @@ impl Default for SandboxConfig {
             coder_admin_password: DEFAULT_CODER_ADMIN.1.into(),
             coder_session_token: DEFAULT_CODER_TOKEN.into(),
             coder_premium: false,
+            coder_fresh: false,
             state_dir: None,
             faults: Default::default(),
             tls: false,
@@ -314,10 +320,12 @@ const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--
   --any-ports          every port not given explicitly is 0 (any free port)
   --state-dir D        load and save state in D (default: in memory)
   --coder-premium      Coder with a Premium licence (groups); default: unlicensed
+  --coder-fresh        Coder without users (create the first one: POST /api/v2/users/first)
   --tls                serve HTTPS with a self-signed certificate; its PEM is written
                        to sandbox-ca.pem in the state dir (or the current directory)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
              WEBIDE_SANDBOX_CODER_PREMIUM=1 (same as --coder-premium),
+             WEBIDE_SANDBOX_CODER_FRESH=1 (same as --coder-fresh),
              WEBIDE_SANDBOX_FAULTS (e.g. litellm:latency_ms=200,error_rate=0.2;gitea:down_for_secs=5)";
 
 /// Runs the sandbox for a person. Prints one line per service
@@ -357,6 +365,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
             ("--any-ports", _) => any = true,
             ("--tls", _) => config.tls = true,
             ("--coder-premium", _) => config.coder_premium = true,
+            ("--coder-fresh", _) => config.coder_fresh = true,
             ("--state-dir", _) => config.state_dir = Some(value()?.into()),
             (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
         }
@@ -375,6 +384,9 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if std::env::var("WEBIDE_SANDBOX_CODER_PREMIUM").is_ok_and(|v| matches!(v.trim(), "1" | "true"))
     {
         config.coder_premium = true;
+    }
+    if std::env::var("WEBIDE_SANDBOX_CODER_FRESH").is_ok_and(|v| matches!(v.trim(), "1" | "true")) {
+        config.coder_fresh = true;
     }
     let stop = stop_signal()?;
     let sandbox = start(config, &host, ports).await?;
@@ -406,15 +418,23 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
         c.gitea_admin_username,
         c.gitea_admin_password
     );
-    println!(
-        "{} {} session_token={} email={} password={} licence={}",
-        coder::SERVICE,
-        sandbox.coder_url,
-        c.coder_session_token,
-        c.coder_admin_email,
-        c.coder_admin_password,
-        if c.coder_premium { "premium" } else { "none" }
-    );
+    let licence = if c.coder_premium { "premium" } else { "none" };
+    if c.coder_fresh {
+        println!(
+            "{} {} no users yet (POST /api/v2/users/first) licence={licence}",
+            coder::SERVICE,
+            sandbox.coder_url,
+        );
+    } else {
+        println!(
+            "{} {} session_token={} email={} password={} licence={licence}",
+            coder::SERVICE,
+            sandbox.coder_url,
+            c.coder_session_token,
+            c.coder_admin_email,
+            c.coder_admin_password,
+        );
+    }
     stop.await;
     sandbox.shutdown().await;
     Ok(())

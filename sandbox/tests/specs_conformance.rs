@@ -265,3 +265,107 @@ async fn coder_answers_match_the_spec() {
     .await;
     conforms("Group", &d("Group"), &g);
 }
+
+/// A fresh Coder: `/users/first` 404 until the owner is made (201 `CreateFirstUserResponse`),
+/// then 200 and 409; `/users/login` answers `LoginWithPasswordResponse` whose token works and
+/// refuses a wrong password; the fixed admin token does not exist.
+#[tokio::test]
+async fn coder_fresh_first_user_and_login_match_the_spec() {
+    let Some(spec) = load("coder-swagger.json") else {
+        return;
+    };
+    let s = common::start_with(webide_sandbox::SandboxConfig {
+        coder_fresh: true,
+        ..Default::default()
+    })
+    .await;
+    let url = format!("{}/api/v2", s.sb.coder_url);
+    let d = |n: &str| spec["definitions"][format!("codersdk.{n}")].clone();
+    let send = |m: Method, path: &str, body: Option<Value>| {
+        let mut req = s.http.request(m, format!("{url}{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.expect("request sent");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = send(Method::GET, "/users/first", None).await;
+    assert_eq!(status, 404, "{body}");
+    conforms("Response", &d("Response"), &body);
+    let fixed = s
+        .http
+        .get(format!("{url}/users/me"))
+        .header("Coder-Session-Token", &s.sb.config.coder_session_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fixed.status().as_u16(),
+        401,
+        "no fixed admin token in a fresh Coder"
+    );
+
+    let first = json!({"email": "admin@example.com", "username": "admin", "name": "Admin", "password": "S3cret-first-user!", "trial": false});
+    let (status, body) = send(
+        Method::POST,
+        "/users/first",
+        Some(json!({"email": "nope", "username": "admin", "password": "S3cret-first-user!"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["validations"][0]["field"], "email", "{body}");
+    let (status, body) = send(
+        Method::POST,
+        "/users/first",
+        Some(json!({"email": "admin@example.com", "username": "admin", "password": "abc"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["validations"][0]["field"], "password", "{body}");
+    let (status, body) = send(Method::POST, "/users/first", Some(first.clone())).await;
+    assert_eq!(status, 201, "{body}");
+    conforms(
+        "CreateFirstUserResponse",
+        &d("CreateFirstUserResponse"),
+        &body,
+    );
+    let (status, _) = send(Method::GET, "/users/first", None).await;
+    assert_eq!(status, 200);
+    let (status, body) = send(Method::POST, "/users/first", Some(first)).await;
+    assert_eq!(status, 409, "{body}");
+
+    let (status, body) = send(
+        Method::POST,
+        "/users/login",
+        Some(json!({"email": "admin@example.com", "password": "wrong-password"})),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = send(
+        Method::POST,
+        "/users/login",
+        Some(json!({"email": "admin@example.com", "password": "S3cret-first-user!"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    conforms(
+        "LoginWithPasswordResponse",
+        &d("LoginWithPasswordResponse"),
+        &body,
+    );
+    let token = body["session_token"].as_str().unwrap().to_string();
+    let me = call(
+        &s.http,
+        Method::GET,
+        format!("{url}/users/me"),
+        ("Coder-Session-Token", token),
+        None,
+    )
+    .await;
+    conforms("User", &d("User"), &me);
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["roles"][0]["name"], "owner", "{me}");
+}

@@ -1,6 +1,7 @@
 //! Coder (API v2): templates pushed from a directory (like `coder templates push`), users with
 //! site roles and login type, groups, and organizations.
 
+pub mod first_user;
 pub mod group;
 pub mod names;
 pub mod organization;
@@ -43,6 +44,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
         Arc::new(template::TemplateResource),
         Arc::new(user::UserResource),
         Arc::new(group::GroupResource),
+        Arc::new(first_user::FirstUserResource),
     ]
 }
 

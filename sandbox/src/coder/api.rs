@@ -47,7 +47,9 @@ fn ok(status: StatusCode, v: Value) -> Ans {
 }
 
 impl Coder {
-    fn auth(&self, h: &HeaderMap) -> Result<(), Response> {
+    /// The caller's user id: the fixed admin's for the configured token (not in fresh mode), or
+    /// the user a `POST /users/login` session token belongs to.
+    fn auth(&self, h: &HeaderMap) -> Result<String, Response> {
         let token = h
             .get("Coder-Session-Token")
             .and_then(|v| v.to_str().ok())
@@ -63,9 +65,32 @@ impl Coder {
                             .map(str::to_string)
                     })
             });
+        let invalid_key = || {
+            err(
+                StatusCode::UNAUTHORIZED,
+                "Invalid API key.",
+                "API key is invalid or expired.",
+            )
+        };
         match token {
-            Some(t) if t == self.token => Ok(()),
-            Some(_) => Err(err(StatusCode::UNAUTHORIZED, "Invalid API key.", "API key is invalid or expired.")),
+            Some(t) => {
+                let st = self.store.snapshot();
+                let id = if self.token.as_deref() == Some(t.as_str()) {
+                    self.admin(&st)
+                } else {
+                    st.sessions.get(&t).cloned()
+                };
+                let id = id.filter(|id| st.users.contains_key(id)).ok_or_else(invalid_key)?;
+                // coderd/httpmw/apikey.go: a suspended user's keys stop working.
+                if st.users[&id]["status"] == "suspended" {
+                    return Err(err(
+                        StatusCode::UNAUTHORIZED,
+                        "User is not active (status = \"suspended\"). Contact an admin to reactivate your account.",
+                        "",
+                    ));
+                }
+                Ok(id)
+            }
             None => Err(err(
                 StatusCode::UNAUTHORIZED,
                 "You must be authenticated to use this endpoint.",
@@ -102,7 +127,8 @@ impl Coder {
         )
     }
 
-    fn me(&self, st: &State) -> Option<String> {
+    /// The fixed admin the configured token belongs to.
+    fn admin(&self, st: &State) -> Option<String> {
         st.users
             .iter()
             .find(|(_, u)| u["email"] == self.admin_email.as_str())
@@ -110,9 +136,10 @@ impl Coder {
     }
 }
 
-fn user_key(c: &Coder, st: &State, key: &str) -> Option<String> {
+/// The user id for a path parameter: an id, a username, an email, or `me` (the caller).
+fn user_key(me: &str, st: &State, key: &str) -> Option<String> {
     if key == "me" {
-        return c.me(st);
+        return Some(me.to_string());
     }
     if st.users.contains_key(key) {
         return Some(key.to_string());
@@ -284,14 +311,187 @@ pub(crate) async fn create_user(
     ok(StatusCode::CREATED, render_user(&user))
 }
 
+/// Why a password is refused (coderd/userpassword `Validate`, as the simulator applies it).
+fn weak_password(p: &str) -> Option<&'static str> {
+    if p.chars().count() < 6 {
+        Some("password must be at least 6 characters")
+    } else if p.chars().count() > 64 {
+        Some("password must be no more than 64 characters")
+    } else {
+        None
+    }
+}
+
+/// `httpapi.Read`'s answer to a body that fails its `validate` tags: every failing field.
+fn validation_failed(fails: Vec<(&str, &str, String)>) -> Response {
+    let v: Vec<Value> = fails
+        .into_iter()
+        .map(|(field, tag, value)| {
+            json!({"field": field, "detail": format!("Validation failed for tag {tag:?} with value: {value:?}")})
+        })
+        .collect();
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"message": "Validation failed.", "validations": v})),
+    )
+        .into_response()
+}
+
+fn valid_email(e: &str) -> bool {
+    matches!(e.split_once('@'), Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.contains('@'))
+        && !e.contains(char::is_whitespace)
+}
+
+/// `GET /users/first` (unauthenticated, coderd/users.go `firstUser`).
+pub(crate) async fn first_user(AxState(c): AxState<Arc<Coder>>) -> Ans {
+    if c.store.read(|st| st.users.is_empty()) {
+        return Err(err(
+            StatusCode::NOT_FOUND,
+            "The initial user has not been created!",
+            "",
+        ));
+    }
+    ok(
+        StatusCode::OK,
+        json!({"message": "The initial user has already been created!"}),
+    )
+}
+
+/// `POST /users/first` (unauthenticated, coderd/users.go `postFirstUser`): the body's
+/// `validate` tags (email, username required; name a real name), then 409 once any user
+/// exists, then the password rule; the user becomes owner in the default organization.
+pub(crate) async fn post_first_user(AxState(c): AxState<Arc<Coder>>, Json(b): Json<Value>) -> Ans {
+    let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let (email, username, name, password) = (s("email"), s("username"), s("name"), s("password"));
+    let mut fails = Vec::new();
+    if email.is_empty() {
+        fails.push(("email", "required", email.clone()));
+    } else if !valid_email(&email) {
+        fails.push(("email", "email", email.clone()));
+    }
+    if username.is_empty() {
+        fails.push(("username", "required", username.clone()));
+    } else if !valid_username(&username) {
+        fails.push(("username", "username", username.clone()));
+    }
+    if name.len() > 128 || name.trim() != name {
+        fails.push(("name", "user_real_name", name.clone()));
+    }
+    if password.is_empty() {
+        fails.push(("password", "required", String::new()));
+    }
+    if !fails.is_empty() {
+        return Err(validation_failed(fails));
+    }
+    let created = c.commit(|st| {
+        if !st.users.is_empty() {
+            return Err(err(
+                StatusCode::CONFLICT,
+                "The initial user has already been created.",
+                "",
+            ));
+        }
+        if let Some(why) = weak_password(&password) {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": "Password not strong enough!", "validations": [{"field": "password", "detail": why}]})),
+            )
+                .into_response());
+        }
+        let org = st
+            .orgs
+            .iter()
+            .find(|(_, o)| o["is_default"] == true)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        let id = uuid::Uuid::new_v4().to_string();
+        st.users.insert(
+            id.clone(),
+            json!({"id": id, "username": username, "email": email, "name": name, "login_type": "password",
+                   "status": "active", "roles": ["owner"], "organization_ids": [org],
+                   "created_at": now(), "updated_at": now(), "avatar_url": "", "theme_preference": ""}),
+        );
+        st.passwords.insert(id.clone(), hash(&password));
+        Ok(json!({"user_id": id, "organization_id": org}))
+    })?;
+    ok(StatusCode::CREATED, created)
+}
+
+/// `POST /users/login` (unauthenticated, coderd/userauth.go `postLogin`): the same answer for
+/// an unknown email and a wrong password; a session token `<10>-<22>` like Coder's API keys.
+pub(crate) async fn login(AxState(c): AxState<Arc<Coder>>, Json(b): Json<Value>) -> Ans {
+    let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let (email, password) = (s("email"), s("password"));
+    let mut fails = Vec::new();
+    if email.is_empty() {
+        fails.push(("email", "required", email.clone()));
+    } else if !valid_email(&email) {
+        fails.push(("email", "email", email.clone()));
+    }
+    if password.is_empty() {
+        fails.push(("password", "required", String::new()));
+    }
+    if !fails.is_empty() {
+        return Err(validation_failed(fails));
+    }
+    let token = c.commit(|st| {
+        let found = st
+            .users
+            .iter()
+            .find(|(_, u)| u["email"] == email.as_str())
+            .map(|(k, u)| (k.clone(), u.clone()));
+        let Some((id, u)) = found.filter(|(id, _)| st.passwords.get(id) == Some(&hash(&password)))
+        else {
+            return Err(err(StatusCode::UNAUTHORIZED, "Incorrect email or password.", ""));
+        };
+        if u["login_type"] != "password" {
+            return Err(err(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "Incorrect login type, attempting to use \"password\" but user is of login type {}",
+                    u["login_type"]
+                ),
+                "",
+            ));
+        }
+        if u["status"] == "suspended" {
+            return Err(err(
+                StatusCode::UNAUTHORIZED,
+                "Your account is suspended. Contact an admin to reactivate your account.",
+                "",
+            ));
+        }
+        let rand = |n: usize| {
+            let mut out = String::new();
+            while out.len() < n {
+                out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+            }
+            out.truncate(n);
+            out
+        };
+        let token = format!("{}-{}", rand(10), rand(22));
+        st.sessions.insert(token.clone(), id);
+        Ok(token)
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::SET_COOKIE,
+            format!("coder_session_token={token}; Path=/; HttpOnly"),
+        )],
+        Json(json!({"session_token": token})),
+    )
+        .into_response())
+}
+
 pub(crate) async fn get_user(
     AxState(c): AxState<Arc<Coder>>,
     h: HeaderMap,
     Path(key): Path<String>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let st = c.store.snapshot();
-    let k = user_key(&c, &st, &key).ok_or_else(|| no_user(&key))?;
+    let k = user_key(&me, &st, &key).ok_or_else(|| no_user(&key))?;
     ok(StatusCode::OK, render_user(&st.users[&k]))
 }
 
@@ -300,10 +500,10 @@ pub(crate) async fn delete_user(
     h: HeaderMap,
     Path(key): Path<String>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     c.commit(|st| {
-        let k = user_key(&c, st, &key).ok_or_else(|| no_user(&key))?;
-        if Some(&k) == c.me(st).as_ref() {
+        let k = user_key(&me, st, &key).ok_or_else(|| no_user(&key))?;
+        if k == me {
             return Err(err(
                 StatusCode::FORBIDDEN,
                 "You cannot delete yourself!",
@@ -312,6 +512,7 @@ pub(crate) async fn delete_user(
         }
         st.users.remove(&k);
         st.passwords.remove(&k);
+        st.sessions.retain(|_, u| *u != k);
         for g in st.groups.values_mut() {
             if let Some(m) = g["members"].as_array_mut() {
                 m.retain(|x| x != &json!(k));
@@ -323,9 +524,14 @@ pub(crate) async fn delete_user(
 }
 
 /// Applies `f` to the user and answers with it.
-fn change_user(c: &Coder, key: &str, f: impl FnOnce(&mut Value) -> Result<(), Response>) -> Ans {
+fn change_user(
+    c: &Coder,
+    me: &str,
+    key: &str,
+    f: impl FnOnce(&mut Value) -> Result<(), Response>,
+) -> Ans {
     let u = c.commit(|st| {
-        let k = user_key(c, st, key).ok_or_else(|| no_user(key))?;
+        let k = user_key(me, st, key).ok_or_else(|| no_user(key))?;
         let u = st.users.get_mut(&k).unwrap();
         f(u)?;
         u["updated_at"] = json!(now());
@@ -340,7 +546,7 @@ pub(crate) async fn update_profile(
     Path(key): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let username = b["username"].as_str().unwrap_or_default().to_string();
     if !valid_username(&username) {
         return Err(invalid(
@@ -351,7 +557,7 @@ pub(crate) async fn update_profile(
     let taken = c.store.read(|st| {
         st.users.values().any(|u| {
             u["username"] == username.as_str()
-                && user_key(&c, st, &key).as_deref() != u["id"].as_str()
+                && user_key(&me, st, &key).as_deref() != u["id"].as_str()
         })
     });
     if taken {
@@ -361,7 +567,7 @@ pub(crate) async fn update_profile(
             "",
         ));
     }
-    change_user(&c, &key, |u| {
+    change_user(&c, &me, &key, |u| {
         u["username"] = json!(username);
         if let Some(n) = b.get("name").and_then(Value::as_str) {
             u["name"] = json!(n);
@@ -375,9 +581,9 @@ pub(crate) async fn get_roles(
     h: HeaderMap,
     Path(key): Path<String>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let st = c.store.snapshot();
-    let k = user_key(&c, &st, &key).ok_or_else(|| no_user(&key))?;
+    let k = user_key(&me, &st, &key).ok_or_else(|| no_user(&key))?;
     // coderd/roles.go userRoles: the site roles, and per organization the member's roles
     // (empty for a plain member: organization-member is implied).
     let org_roles: Map<String, Value> = st.users[&k]["organization_ids"]
@@ -398,7 +604,7 @@ pub(crate) async fn update_roles(
     Path(key): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let roles: Vec<String> = b["roles"]
         .as_array()
         .into_iter()
@@ -415,7 +621,7 @@ pub(crate) async fn update_roles(
             "site roles: owner, template-admin, user-admin, auditor",
         ));
     }
-    change_user(&c, &key, |u| {
+    change_user(&c, &me, &key, |u| {
         u["roles"] = json!(roles
             .iter()
             .filter(|r| r.as_str() != "member")
@@ -429,13 +635,13 @@ pub(crate) async fn update_status(
     h: HeaderMap,
     Path((key, status)): Path<(String, String)>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let to = match status.as_str() {
         "suspend" => "suspended",
         "activate" => "active",
         _ => return Err(err(StatusCode::NOT_FOUND, "Route not found.", "")),
     };
-    change_user(&c, &key, |u| {
+    change_user(&c, &me, &key, |u| {
         u["status"] = json!(to);
         Ok(())
     })
@@ -447,7 +653,7 @@ pub(crate) async fn update_password(
     Path(key): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let pw = b["password"].as_str().unwrap_or_default().to_string();
     if pw.len() < 6 {
         return Err(err(
@@ -457,7 +663,7 @@ pub(crate) async fn update_password(
         ));
     }
     c.commit(|st| {
-        let k = user_key(&c, st, &key).ok_or_else(|| no_user(&key))?;
+        let k = user_key(&me, st, &key).ok_or_else(|| no_user(&key))?;
         if st.users[&k]["login_type"] != "password" {
             return Err(err(
                 StatusCode::BAD_REQUEST,
@@ -476,9 +682,9 @@ pub(crate) async fn get_login_type(
     h: HeaderMap,
     Path(key): Path<String>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let st = c.store.snapshot();
-    let k = user_key(&c, &st, &key).ok_or_else(|| no_user(&key))?;
+    let k = user_key(&me, &st, &key).ok_or_else(|| no_user(&key))?;
     ok(
         StatusCode::OK,
         json!({"login_type": st.users[&k]["login_type"]}),
@@ -588,7 +794,7 @@ pub(crate) async fn create_version(
     Path(org): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     if b["storage_method"] != "file" {
         return Err(invalid("storage_method", "must be \"file\""));
     }
@@ -614,7 +820,7 @@ pub(crate) async fn create_version(
         let v = json!({"id": id, "template_id": b["template_id"], "organization_id": o, "name": name,
                        "message": b["message"].as_str().unwrap_or(""), "created_at": now(), "updated_at": now(),
                        "readme": "", "archived": false, "warnings": [],
-                       "created_by": {"id": c.me(st), "username": "admin"},
+                       "created_by": {"id": me, "username": st.users[&me]["username"]},
                        "user_variable_values": b["user_variable_values"],
                        "_file_id": file_id, "_created_ms": now_ms(), "_outcome": outcome, "_error": error, "_logs": logs});
         st.versions.insert(id, v.clone());
@@ -825,7 +1031,7 @@ pub(crate) async fn create_template(
     Path(org): Path<String>,
     Json(b): Json<Value>,
 ) -> Ans {
-    c.auth(&h)?;
+    let me = c.auth(&h)?;
     let name = b["name"].as_str().unwrap_or_default().to_string();
     if !valid_username(&name) {
         return Err(invalid(
@@ -851,7 +1057,7 @@ pub(crate) async fn create_template(
                            "autostop_requirement": {"days_of_week": [], "weeks": 1},
                            "autostart_requirement": {"days_of_week": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
                            "active_version_id": vid, "created_at": now(), "updated_at": now(),
-                           "created_by_id": c.me(st), "created_by_name": "admin", "deprecated": false, "deprecation_message": ""});
+                           "created_by_id": me, "created_by_name": st.users[&me]["username"], "deprecated": false, "deprecation_message": ""});
         apply_settings(&mut t, &b)?;
         st.templates.insert(id.clone(), t.clone());
         st.versions.get_mut(&vid).unwrap()["template_id"] = json!(id);

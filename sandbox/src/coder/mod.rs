@@ -5,6 +5,9 @@
 //! Premium licence like the real server (`SandboxConfig::coder_premium`; without it every group
 //! endpoint answers 403, enterprise/coderd/coderd.go `RequireFeatureMW(FeatureTemplateRBAC)`).
 //!
+//! A fresh Coder (`SandboxConfig::coder_fresh`) has no users: `GET /users/first` answers 404 until
+//! `POST /users/first` makes the owner, and `POST /users/login` hands out session tokens.
+//!
 //! Auth: `Coder-Session-Token` header (or the `coder_session_token` cookie); errors are
 //! `codersdk.Response` (`{"message", "detail", "validations": [{field, detail}]}`). A version
 //! fails when the uploaded tar holds no `.tf` file, or a file containing
@@ -49,6 +52,8 @@ pub struct State {
     pub versions: BTreeMap<String, Value>,
     pub templates: BTreeMap<String, Value>,
     pub groups: BTreeMap<String, Value>,
+    /// Session tokens from `POST /users/login` -> user id.
+    pub sessions: BTreeMap<String, String>,
 }
 
 impl State {
@@ -83,13 +88,16 @@ pub fn is_health(path: &str) -> bool {
 }
 
 pub(crate) struct Coder {
-    token: String,
+    /// The fixed admin's session token; `None` for a fresh Coder.
+    token: Option<String>,
     admin_email: String,
     premium: bool,
     store: Store,
 }
 
-fn seed(st: &mut State, email: &str, password: &str) {
+/// The default organization, and unless `fresh` the fixed admin (Coder v2.15 makes the default
+/// organization in a migration; the first user joins it).
+fn seed(st: &mut State, email: &str, password: &str, fresh: bool) {
     if st.seeded {
         return;
     }
@@ -100,6 +108,9 @@ fn seed(st: &mut State, email: &str, password: &str) {
         json!({"id": org, "name": "coder", "display_name": "Coder", "description": "", "icon": "",
                "is_default": true, "created_at": api::now(), "updated_at": api::now()}),
     );
+    if fresh {
+        return;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     st.users.insert(
         id.clone(),
@@ -116,9 +127,10 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
         config.coder_admin_email.clone(),
         config.coder_admin_password.clone(),
     );
-    let _ = store.mutate(|st| seed(st, &email, &pw));
+    let fresh = config.coder_fresh;
+    let _ = store.mutate(|st| seed(st, &email, &pw, fresh));
     let c = Arc::new(Coder {
-        token: config.coder_session_token.clone(),
+        token: (!fresh).then(|| config.coder_session_token.clone()),
         admin_email: config.coder_admin_email.clone(),
         premium: config.coder_premium,
         store,
@@ -126,6 +138,8 @@ pub fn router(config: &SandboxConfig, store: Store) -> Router {
     let v2 = Router::new()
         .route("/buildinfo", get(|| async { axum::Json(json!({"version": "v2.15.0+sandbox", "external_url": "", "dashboard_url": "/", "workspace_proxy": false, "agent_api_version": "2.2"})) }))
         .route("/users", get(api::list_users).post(api::create_user))
+        .route("/users/first", get(api::first_user).post(api::post_first_user))
+        .route("/users/login", post(api::login))
         .route("/users/:user", get(api::get_user).delete(api::delete_user))
         .route("/users/:user/profile", put(api::update_profile))
         .route("/users/:user/roles", get(api::get_roles).put(api::update_roles))

@@ -71,6 +71,51 @@ pub fn check_databases(prefix: &str) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// The session token of Coder's first user, from the state (`terraform show -json` carries
+/// sensitive values): the drift is made with it, as an owner would.
+pub fn coder_owner_token(state: &Value) -> Result<String> {
+    let addr = find_by_type(state, "webide_coder_first_user")
+        .context("webide_coder_first_user in state")?;
+    values(state, &addr)
+        .and_then(|v| v["session_token"].as_str())
+        .map(str::to_string)
+        .context("session_token of the first user")
+}
+
+fn find_by_type(state: &Value, rtype: &str) -> Option<String> {
+    webide_acceptance_tests::resource_addresses(state)
+        .into_iter()
+        .find(|a| {
+            find_resource(state, a)
+                .and_then(|r| r.get("type"))
+                .and_then(Value::as_str)
+                == Some(rtype)
+        })
+}
+
+/// The admins came from HCL: Coder's first user is the seeds' admin@example.com, an owner,
+/// made by `POST /users/first` (the simulator started without users), with a generated password.
+pub fn check_bootstrap(sb: &RunningSandbox, state: &Value) -> Result<Vec<String>> {
+    let coder = sb.coder_store().snapshot();
+    let admin = coder.user("admin").context("coder user admin")?;
+    ensure!(
+        admin["email"] == "admin@example.com" && admin["roles"] == json!(["owner"]),
+        "coder admin: {admin}"
+    );
+    let addr = find_by_type(state, "webide_coder_first_user").context("first user in state")?;
+    let v = values(state, &addr).cloned().unwrap_or_default();
+    ensure!(
+        v["created"] == true && v["user_id"] == admin["id"],
+        "webide_coder_first_user: created={} user_id={}",
+        v["created"],
+        v["user_id"]
+    );
+    coder_owner_token(state)?;
+    Ok(vec![format!(
+        "coder: admin@example.com (owner) created through POST /api/v2/users/first; the coder provider instance used its session"
+    )])
+}
+
 /// The seeds' role matrix, checked on each service's own state.
 pub fn check_role_matrix(sb: &RunningSandbox) -> Result<Vec<String>> {
     let gitea = sb.gitea_store().snapshot();
@@ -274,7 +319,7 @@ impl<'a> Drift<'a> {
             self.call(
                 Method::PUT,
                 format!("{}/api/v2/users/contractor2/roles", self.sb.coder_url),
-                ("Coder-Session-Token", c.coder_session_token.clone()),
+                ("Coder-Session-Token", coder_owner_token(st)?),
                 json!({"roles": ["owner"]}),
             )
             .await?;
