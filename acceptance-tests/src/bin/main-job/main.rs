@@ -195,6 +195,9 @@ async fn main() -> Result<()> {
         for line in support::check_databases(&prefix)? {
             println!("  {line}");
         }
+        for line in support::check_gitea_cli(&prefix, &state)? {
+            println!("  {line}");
+        }
     }
 
     p.step("role matrix, checked on each service");
