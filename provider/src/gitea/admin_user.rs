@@ -88,7 +88,7 @@ impl Resource<Clients> for AdminUserResource {
     }
 
     fn schema(&self) -> Schema {
-        let b = Block::new("Gitea's bootstrap site administrator, made with `gitea admin user create --admin` inside the Gitea container through the Docker Engine's exec API (before any API token exists), so a `gitea` provider block can use its `username` and `password`. Idempotent: when the account already exists, create sets its password instead (`gitea admin user change-password`); the password reaches the CLI through the exec's environment, never its command line. Needs Gitea's install lock (`GITEA__security__INSTALL_LOCK=true`). **Read-back:** `gitea admin user list` shows id, username, email and the admin flag (drift on those); the password cannot be read back. Destroy only forgets the account (Gitea refuses to delete its last administrator). Import id: `<container>/<username>`.");
+        let b = Block::new("Gitea's bootstrap site administrator, made with `gitea admin user create --admin` inside the Gitea container through the Docker Engine's exec API (before any API token exists), so a `gitea` provider block can use its `username` and `password`. Idempotent: when the account already exists, create sets its password instead (`gitea admin user change-password`); the password reaches the CLI through the exec's environment, never its command line. Needs Gitea's install lock (`GITEA__security__INSTALL_LOCK=true`). **Read-back:** `gitea admin user list` shows id, username, email and the admin flag (drift on those); the password cannot be read back. While the container is stopped or missing, refresh keeps the prior state. Destroy only forgets the account (Gitea refuses to delete its last administrator). Import id: `<container>/<username>`.");
         let b = with_target_attrs(b)
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Gitea's user id."))
             .attr(Attribute::string("username").required().requires_replace().validate(GiteaName).describe("Login name (the seeds: `gitea`). Part of the import id."))
@@ -186,6 +186,9 @@ impl Resource<Clients> for AdminUserResource {
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let cli = Cli::from(state);
         let username = state.get("username").as_str().unwrap_or_default();
+        if !cli.container_running(data).await? {
+            return Ok(Some(state.clone()));
+        }
         Ok(find(&cli, data, username)
             .await?
             .map(|r| state_from(state, &r)))

@@ -85,6 +85,20 @@ impl Cli {
         }
     }
 
+    /// Whether the container exists and runs (a refresh cannot ask a stopped Gitea anything:
+    /// it keeps the prior state while the container is being replaced or restarted).
+    pub async fn container_running(&self, data: &Clients) -> Result<bool, Diagnostics> {
+        let d = data.docker.get()?.engine().await?;
+        match d.inspect_container(&self.container, None).await {
+            Ok(c) => Ok(c.state.and_then(|s| s.running).unwrap_or(false)),
+            Err(e) if crate::docker::is_not_found(&e) => Ok(false),
+            Err(e) => Err(crate::docker::engine_error(
+                &format!("inspect container {}", self.container),
+                e,
+            )),
+        }
+    }
+
     /// Runs the command; a non-zero exit is an error with Gitea's own message.
     pub async fn run(
         &self,

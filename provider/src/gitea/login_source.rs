@@ -133,7 +133,7 @@ impl Resource<Clients> for LoginSourceResource {
     }
 
     fn schema(&self) -> Schema {
-        let b = Block::new("An OAuth2 / OpenID Connect authentication source of Gitea (e.g. sign-in through Authentik), managed with Gitea's admin CLI inside its container through the Docker Engine's exec API: Gitea has no REST API for authentication sources. Create runs `gitea admin auth add-oauth`, update `update-oauth --id`, delete `delete --id`; the client secret reaches the CLI through the exec's environment, never its command line. **Read-back:** `gitea admin auth list` shows only the id, name, type and whether the source is enabled, so drift is detected on `name` (renamed or deleted by hand) and `enabled`; every other setting (client id and secret, discovery URL, scopes, claims, groups, icon, 2FA) cannot be read back and is re-written by every update. A source disabled in Gitea's UI is replaced (the CLI cannot enable one). Import id: `<container>/<name>`; the unreadable settings then show as an in-place update on the next plan.");
+        let b = Block::new("An OAuth2 / OpenID Connect authentication source of Gitea (e.g. sign-in through Authentik), managed with Gitea's admin CLI inside its container through the Docker Engine's exec API: Gitea has no REST API for authentication sources. Create runs `gitea admin auth add-oauth`, update `update-oauth --id`, delete `delete --id`; the client secret reaches the CLI through the exec's environment, never its command line. **Read-back:** `gitea admin auth list` shows only the id, name, type and whether the source is enabled, so drift is detected on `name` (renamed or deleted by hand) and `enabled`; every other setting (client id and secret, discovery URL, scopes, claims, groups, icon, 2FA) cannot be read back and is re-written by every update. A source disabled in Gitea's UI is replaced (the CLI cannot enable one). While the container is stopped or missing, refresh keeps the prior state. Import id: `<container>/<name>`; the unreadable settings then show as an in-place update on the next plan.");
         let b = with_target_attrs(b)
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Gitea's id of the source (the `ID` column of `gitea admin auth list`)."))
             .attr(Attribute::string("name").required().validate(NonEmpty).validate(NoControlChars).describe("Name shown on Gitea's sign-in page (`Sign in with <name>`); unique among the sources. Part of the import id."))
@@ -249,6 +249,9 @@ impl Resource<Clients> for LoginSourceResource {
         let Some(id) = state.get("id").as_i64() else {
             return Ok(None);
         };
+        if !cli.container_running(data).await? {
+            return Ok(Some(state.clone()));
+        }
         Ok(list(&cli, data)
             .await?
             .into_iter()
