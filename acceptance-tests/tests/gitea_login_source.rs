@@ -99,9 +99,40 @@ async fn gitea_login_source_through_docker_exec() -> Result<()> {
     let wd = h.workdir()?;
     let scopes = r#""email", "groups""#;
 
+    // Bad input caught at plan, on the attribute: no discovery URL for openidConnect, a
+    // group-team map that is not JSON, an admin password shorter than Gitea's minimum.
+    let bad = config(&image, &name, "git", scopes)
+        .replace(
+            "http://authentik:9000/application/o/gitea/.well-known/openid-configuration",
+            "",
+        )
+        .replace(
+            "skip_local_2fa    = true",
+            "skip_local_2fa    = true\n  group_team_map    = \"{not json\"",
+        );
+    wd.write("main.tf", &bad)?;
+    wd.init().await?;
+    let out = wd.plan_expect_failure().await?.combined();
+    for want in [
+        "Missing discovery URL",
+        "auto_discover_url",
+        "Invalid group_team_map",
+    ] {
+        ensure!(out.contains(want), "{want}: {out}");
+    }
+    // (Separately: Terraform skips validating resources that depend on a failed one.)
+    wd.write(
+        "main.tf",
+        &config(&image, &name, "git", scopes).replace(ADMIN_PW, "short"),
+    )?;
+    let out = wd.plan_expect_failure().await?.combined();
+    ensure!(
+        out.contains("Password too short") && out.contains("password"),
+        "{out}"
+    );
+
     // Bad input: Gitea refuses to run as root; the apply shows the CLI's own error.
     wd.write("main.tf", &config(&image, &name, "root", scopes))?;
-    wd.init().await?;
     let out = wd.apply_expect_failure().await?;
     let all = out.combined();
     ensure!(all.contains("failed in container"), "{all}");
