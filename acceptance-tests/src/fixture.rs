@@ -1,8 +1,9 @@
 //! The stand-in service image for Docker tests and the main job: no image can be pulled on
 //! these machines, so images are `FROM scratch` + the static `fixture-svc` binary, built here
-//! with `-C target-feature=+crt-static` (into `target/fixture`, its own target dir).
+//! with `-C target-feature=+crt-static` (into `target/fixture`, its own target dir). The same
+//! crate builds the stand-in `gitea` command ([`gitea_standin_image`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -47,18 +48,24 @@ fn build() -> Result<PathBuf> {
     if !status.success() {
         bail!("building the static fixture-svc failed ({status})");
     }
-    let bin = target_dir.join(&triple).join("release").join("fixture-svc");
     let ctx = target_dir.join("context");
     std::fs::create_dir_all(&ctx)?;
     std::fs::write(ctx.join("Dockerfile"), DOCKERFILE)?;
-    let dest = ctx.join("fixture-svc");
-    let new = std::fs::read(&bin).with_context(|| format!("reading {}", bin.display()))?;
-    if std::fs::read(&dest).ok().as_deref() != Some(&new[..]) {
-        std::fs::write(&dest, &new)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
+    for name in ["fixture-svc", "gitea"] {
+        let bin = target_dir.join(&triple).join("release").join(name);
+        copy_if_changed(&bin, &ctx.join(name))?;
     }
     Ok(ctx)
+}
+
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    let new = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    if std::fs::read(to).ok().as_deref() != Some(&new[..]) {
+        std::fs::write(to, &new)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 /// A Docker build context (Dockerfile + static binary) for the stand-in image; built once.
@@ -67,6 +74,71 @@ pub fn fixture_context() -> Result<PathBuf> {
     CTX.get_or_init(|| build().map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(|e| anyhow!(e))
+}
+
+/// The stand-in Gitea image: the Debian rootfs image (for `/bin/sh`, which the provider's
+/// `sh -c` wrapper needs, and `useradd`) plus `fixture-svc` as entrypoint (it answers on the
+/// service port) and the stand-in `gitea` command (`fixtures/fixture-svc/src/bin/gitea.rs`),
+/// run as user `git` with `GITEA_CUSTOM=/data/gitea` and an app.ini naming `RUN_USER = git`,
+/// like the upstream image. Tagged by content; built once per process.
+pub fn gitea_standin_image() -> Result<String> {
+    static TAG: OnceLock<Result<String, String>> = OnceLock::new();
+    TAG.get_or_init(|| build_gitea().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+fn build_gitea() -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let base = crate::debian_image::debian_data_image()?;
+    let bins = fixture_context()?;
+    let ctx = workspace_root()
+        .join("target")
+        .join("fixture")
+        .join("gitea-context");
+    std::fs::create_dir_all(&ctx)?;
+    let dockerfile = format!(
+        "FROM {base}\n\
+         COPY fixture-svc /fixture-svc\n\
+         COPY gitea /usr/local/bin/gitea\n\
+         RUN useradd --system --user-group --home-dir /data/git --shell /bin/sh git \\\n \
+         && mkdir -p /data/git /data/gitea/conf \\\n \
+         && printf '[DEFAULT]\\nRUN_USER = git\\n' > /data/gitea/conf/app.ini \\\n \
+         && chown -R git:git /data\n\
+         ENV GITEA_CUSTOM=/data/gitea\n\
+         ENTRYPOINT [\"/fixture-svc\"]\n"
+    );
+    std::fs::write(ctx.join("Dockerfile"), &dockerfile)?;
+    let mut h = Sha256::new();
+    h.update(dockerfile.as_bytes());
+    for name in ["fixture-svc", "gitea"] {
+        copy_if_changed(&bins.join(name), &ctx.join(name))?;
+        h.update(std::fs::read(ctx.join(name))?);
+    }
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let tag = format!("webide-gitea-standin:{hex}");
+    let exists = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", &tag])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !exists {
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &tag])
+            .arg(&ctx)
+            .output()
+            .context("running docker build")?;
+        if !out.status.success() {
+            bail!(
+                "docker build of {tag} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+    Ok(tag)
 }
 
 /// Whether the Docker Engine answers; under CI (`$CI`) its absence is an error.

@@ -341,8 +341,6 @@ async fn full_environment_checks_bootstrap_variables() -> Result<()> {
                 "-var",
                 "litellm_master_key=sk-test",
                 "-var",
-                "gitea_token=x",
-                "-var",
                 &format!("{var}={bad}"),
             ])
             .await?;

@@ -141,13 +141,16 @@ resource "webide_compose_service" "gitea" {
     GITEA__database__USER                          = "gitea"
     GITEA__server__ROOT_URL                        = "http://localhost:${local.port.gitea + var.host_port_offset}/"
     GITEA__oauth2_client__ENABLE_AUTO_REGISTRATION = "true"
-    WEBIDE_OIDC_CLIENT_ID                          = webide_authentik_oauth2_provider.sso["gitea"].client_id
+    # No install wizard: the admin and the Authentik login source are made with Gitea's CLI
+    # in this container (gitea.tf), which refuses to run before the install lock.
+    GITEA__security__INSTALL_LOCK = "true"
   }
   sensitive_env = {
-    GITEA__database__PASSWD   = var.secrets["gitea_db_password"]
-    WEBIDE_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["gitea"].client_secret
+    GITEA__database__PASSWD = var.secrets["gitea_db_password"]
   }
   depends_on = [webide_compose_exec.databases]
+  # Gitea's server fetches Authentik's OIDC discovery document through the host, as Coder does.
+  extra_hosts = ["host.docker.internal:host-gateway"]
   network {
     name    = webide_compose_network.platform.name
     aliases = ["gitea"]

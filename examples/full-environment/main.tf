@@ -42,7 +42,10 @@ provider "webide" {
   alias = "gitea"
   gitea {
     url   = coalesce(var.gitea_url, "http://localhost:${webide_compose_service.gitea.port[0].external}")
-    token = var.gitea_token
+    # Basic auth as the admin the apply makes in the container (gitea.tf): no token exists
+    # before the first apply.
+    username = webide_gitea_admin_user.bootstrap.username
+    password = local.gitea_admin_password
   }
 }
 

@@ -60,12 +60,6 @@ variable "gitea_url" {
   default     = ""
 }
 
-variable "gitea_token" {
-  description = "Access token of the Gitea site administrator."
-  type        = string
-  sensitive   = true
-}
-
 variable "coder_url" {
   description = "Coder base URL (the seeds' CODER_ACCESS_URL); empty: the coder container."
   type        = string

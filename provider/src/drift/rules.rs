@@ -104,6 +104,17 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
             high("may now create organizations".into())
         }
         ("gitea_user", "visibility" | "must_change_password") => notice("account setting changed"),
+        // Gitea SSO: the source's name is part of the callback URL registered in the IdP.
+        ("gitea_login_source", "name") => high(format!(
+            "SSO login source renamed to {}: its callback URL no longer matches the identity provider's",
+            a.as_str().unwrap_or("?")
+        )),
+        ("gitea_login_source", "enabled") if truthy(b) && !truthy(a) => {
+            high("SSO login source disabled".into())
+        }
+        ("gitea_admin_user", "admin") if truthy(b) && !truthy(a) => {
+            high("bootstrap administrator lost its admin flag".into())
+        }
         ("gitea_repository_collaborator" | "gitea_team", "permission") => {
             let rank = |v: &Json| match v.as_str() {
                 Some("read") => 1,

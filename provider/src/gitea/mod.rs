@@ -1,8 +1,12 @@
 //! Gitea (API v1): users with the `restricted` flag and the organizations, teams, repositories
 //! and collaborator grants restricted users need. Everything goes through the admin API — never
-//! through Gitea's database.
+//! through Gitea's database. What Gitea offers only as a CLI (authentication sources, the first
+//! admin) runs inside its container through the Docker exec API ([`cli`]).
 
+pub mod admin_user;
+pub mod cli;
 pub mod collaborator;
+pub mod login_source;
 pub mod names;
 pub mod org;
 pub mod repository;
@@ -127,6 +131,8 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
         Arc::new(team::TeamResource),
         Arc::new(repository::RepositoryResource),
         Arc::new(collaborator::CollaboratorResource),
+        Arc::new(login_source::LoginSourceResource),
+        Arc::new(admin_user::AdminUserResource),
     ]
 }
 

@@ -116,7 +116,7 @@ fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
         "authentik_url": sb.authentik_url,
         "authentik_bootstrap_token": c.authentik_token,
         "gitea_url": sb.gitea_url,
-        "gitea_token": c.gitea_admin_token,
+        "gitea_admin_password": c.gitea_admin_password,
         "coder_url": sb.coder_url,
         "images": images,
         "host_port_offset": free_port_offset(),
@@ -206,6 +206,9 @@ async fn main() -> Result<()> {
 
     if docker.is_ok() {
         for line in support::check_databases(&prefix)? {
+            println!("  {line}");
+        }
+        for line in support::check_gitea_cli(&prefix, &state)? {
             println!("  {line}");
         }
     }

@@ -33,15 +33,97 @@ pub fn docker_available() -> Result<String> {
 /// for real from an image built from Debian's packages (built on first use, then cached);
 /// every other service runs a stand-in built from the workspace's `fixture-svc` (a static
 /// binary `FROM scratch`), which the example builds itself from the context directory given.
+/// Gitea's stand-in also carries the stand-in `gitea` CLI, so the exec-driven steps (admin
+/// bootstrap, login source) really run in its container.
 pub fn images() -> Result<Value> {
     let ctx = webide_acceptance_tests::fixture::fixture_context()?;
     let data = webide_acceptance_tests::debian_image::debian_data_image()
         .context("the Debian-built PostgreSQL/Redis image")?;
+    let gitea = webide_acceptance_tests::fixture::gitea_standin_image()
+        .context("the stand-in Gitea image")?;
     Ok(json!({
         "standin_context": ctx.display().to_string(),
         "postgres": data,
         "redis": data,
+        "gitea": gitea,
     }))
+}
+
+/// A file of the stand-in Gitea's data directory.
+fn gitea_file(container: &str, file: &str) -> Result<String> {
+    let out = Command::new("docker")
+        .args(["exec", container, "cat", &format!("/data/gitea/{file}")])
+        .output()
+        .context("docker exec cat")?;
+    ensure!(
+        out.status.success(),
+        "reading {file} in {container}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The stand-in Gitea's "database" (what its CLI stored).
+fn gitea_db(container: &str) -> Result<Value> {
+    Ok(serde_json::from_str(&gitea_file(
+        container,
+        "standin-db.json",
+    )?)?)
+}
+
+/// The Gitea steps run through the Docker exec API, checked in the container: the admin
+/// `gitea` and the login source `authentik` exist with the secrets from HCL and Authentik,
+/// and the recorded CLI calls carry no secret in their argv.
+pub fn check_gitea_cli(prefix: &str, state: &Value) -> Result<Vec<String>> {
+    let container = format!("{prefix}-gitea");
+    let db = gitea_db(&container)?;
+    let secret = values(state, "webide_authentik_oauth2_provider.sso[\"gitea\"]")
+        .and_then(|v| v["client_secret"].as_str())
+        .context("the Gitea OAuth2 provider's client secret in the state")?
+        .to_string();
+    let client_id = values(state, "webide_authentik_oauth2_provider.sso[\"gitea\"]")
+        .and_then(|v| v["client_id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let src = db["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == "authentik")
+        .with_context(|| format!("no login source authentik in {container}: {db}"))?;
+    ensure!(
+        src["cfg"]["secret"] == secret.as_str() && src["cfg"]["key"] == client_id.as_str(),
+        "the login source has Authentik's client id and secret"
+    );
+    let url = src["cfg"]["auto-discover-url"].as_str().unwrap_or_default();
+    ensure!(
+        url.ends_with("/application/o/gitea/.well-known/openid-configuration"),
+        "discovery URL {url}"
+    );
+    let admin = db["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["name"] == "gitea")
+        .with_context(|| format!("no admin gitea in {container}"))?;
+    ensure!(
+        admin["is_admin"] == true && admin["passwd"] == webide_sandbox::DEFAULT_GITEA_ADMIN.1,
+        "gitea is an admin with the password of var.gitea_admin_password"
+    );
+    let calls = gitea_file(&container, "standin-calls.jsonl")?;
+    ensure!(
+        !calls.contains(&secret) && !calls.contains(webide_sandbox::DEFAULT_GITEA_ADMIN.1),
+        "a secret reached a recorded argv"
+    );
+    let n = calls.lines().count();
+    ensure!(
+        calls.contains("\"add-oauth\"") && calls.contains("\"--secret=<redacted>\""),
+        "add-oauth recorded: {calls}"
+    );
+    Ok(vec![
+        format!("gitea: admin `gitea` and login source `authentik` (id {}) made by the CLI in {container}", src["id"]),
+        format!("gitea: {n} CLI calls recorded, none with a secret in its argv"),
+    ])
 }
 
 /// The per-service databases made by `webide_compose_exec.databases`, checked on the real
@@ -368,6 +450,28 @@ impl<'a> Drift<'a> {
                 severity: Severity::Critical,
             });
         }
+        // Gitea: the SSO login source renamed with the CLI in its container.
+        if let Some(addr) = find_by(st, "webide_gitea_login_source", "name", "authentik") {
+            let v = values(st, &addr).cloned().unwrap_or_default();
+            let container = v["container"].as_str().unwrap_or_default();
+            let out = Command::new("docker")
+                .args(["exec", "-u", "git", container, "gitea", "admin", "auth"])
+                .arg("update-oauth")
+                .arg(format!("--id={}", v["id"]))
+                .arg("--name=renamed-by-hand")
+                .output()?;
+            ensure!(
+                out.status.success(),
+                "gitea update-oauth in {container}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            changes.push(Change {
+                what: "Gitea: SSO login source renamed with `gitea admin auth update-oauth`".into(),
+                address: addr,
+                attr: "name",
+                severity: Severity::High,
+            });
+        }
         // Docker: a service container stopped by hand.
         let services: Vec<String> = webide_acceptance_tests::resource_addresses(st)
             .into_iter()
@@ -449,6 +553,20 @@ impl<'a> Drift<'a> {
                     ensure!(
                         u["restricted"] == json!(true),
                         "contractor1 restricted again: {u}"
+                    );
+                }
+                "name" => {
+                    let container = values(&self.state, &ch.address)
+                        .and_then(|v| v["container"].as_str())
+                        .unwrap_or_default();
+                    let db = gitea_db(container)?;
+                    ensure!(
+                        db["sources"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|s| s["name"] == "authentik"),
+                        "the login source is named authentik again: {db}"
                     );
                 }
                 "max_budget" => {
