@@ -14,6 +14,9 @@
 //!   ephemeral resource fails to open), so the provider keeps what it opened and has not closed,
 //!   and closes it when the plugin is shut down ([`Ephemerals::close_leftovers`]).
 
+// The RPC error type is tonic's `Status`, as in `server.rs`.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
