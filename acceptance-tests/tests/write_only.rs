@@ -9,7 +9,9 @@
 //!
 //! The same for a container's `sensitive_env_wo` + `sensitive_env_wo_version` on the real
 //! Docker Engine: the value is in the container, nowhere in state or plan; a version bump
-//! re-creates the container with the new value.
+//! re-creates the container with the new value. And for a Coder template's `tf_vars_wo` +
+//! `tf_vars_wo_version`: the value reaches the pushed version's variables, never state or plan;
+//! a version bump pushes a new active version with the new value.
 //!
 //! Terraform < 1.11 cannot take write-only arguments: `terraform validate` refuses
 //! `password_wo` (`sensitive_env_wo`) with a diagnostic naming `password` (`sensitive_env`) as
@@ -400,6 +402,119 @@ resource "webide_compose_service" "s" {{
     ensure!(
         env.contains(&entry(SECOND)),
         "container env: DB_PASSWORD not updated"
+    );
+    check_state_file(&wd, SECOND).await?;
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("re-plan after the bump")?;
+    wd.destroy().await?;
+    Ok(())
+}
+
+/// The user variable values of the template's active version, as the Coder simulator stored
+/// them.
+fn active_vars(sb: &RunningSandbox, name: &str) -> Result<(String, serde_json::Value)> {
+    let st = sb.coder_store().snapshot();
+    let t = st.template(name).context("template")?;
+    let vid = t["active_version_id"].as_str().context("active version")?;
+    let v = st.versions.get(vid).context("version")?;
+    Ok((vid.to_string(), v["user_variable_values"].clone()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_only_template_vars() -> Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let h = Harness::new()?;
+    let version = h.cli().version().to_string();
+    let modern = version_at_least(&version, 1, 11);
+    let sb = webide_sandbox::start(SandboxConfig::default(), "127.0.0.1", Ports::default()).await?;
+    let tpl = tempfile::tempdir()?;
+    std::fs::write(
+        tpl.path().join("main.tf"),
+        "variable \"region\" {}\nvariable \"api_key\" {\n  sensitive = true\n}\n",
+    )?;
+    let resources = format!(
+        r#"
+resource "webide_coder_template" "t" {{
+  name               = "wo-template"
+  directory          = "{}"
+  tf_vars            = {{ region = "eu" }}
+  tf_vars_wo         = {{ api_key = var.pw }}
+  tf_vars_wo_version = var.pw_version
+}}
+"#,
+        tpl.path().display()
+    );
+    let mut wd = h.workdir_with_main(&main_tf(modern, &resources))?;
+    wd.set_sandbox_env(&sb);
+    wd.set_env("TF_VAR_pw", FIRST)
+        .set_env("TF_VAR_pw_version", "1");
+    wd.init().await?;
+    let has = |vars: &serde_json::Value, name: &str, value: &str| {
+        vars.as_array()
+            .is_some_and(|a| a.iter().any(|v| v["name"] == name && v["value"] == value))
+    };
+
+    if !modern {
+        println!(
+            "Terraform {version} < 1.11: write-only path skipped (needs Terraform >= 1.11); \
+             checking that validate refuses tf_vars_wo and names `tf_vars`"
+        );
+        let out = wd.run_expect_failure(&["validate", "-no-color"]).await?;
+        let text = format!("{}{}", out.stdout, out.stderr);
+        ensure!(
+            text.contains("`tf_vars_wo` needs Terraform 1.11 or later")
+                && text.contains("use `tf_vars` instead"),
+            "{text}"
+        );
+        ensure!(sb
+            .coder_store()
+            .snapshot()
+            .template("wo-template")
+            .is_none());
+        println!("validate refused tf_vars_wo");
+        return Ok(());
+    }
+    println!("Terraform {version} >= 1.11: checking tf_vars_wo on a Coder template");
+
+    let plan = wd
+        .run(&["plan", "-out=p", "-no-color", "-input=false"])
+        .await?;
+    absent("plan output", plan.stdout.as_bytes(), FIRST)?;
+    check_plan_file(&wd, FIRST).await?;
+    wd.run(&["apply", "-no-color", "-input=false", "p"]).await?;
+    let (v1, vars) = active_vars(&sb, "wo-template")?;
+    ensure!(
+        has(&vars, "api_key", FIRST) && has(&vars, "region", "eu"),
+        "version variables: names {:?}",
+        vars.as_array()
+            .map(|a| a.iter().map(|v| v["name"].clone()).collect::<Vec<_>>())
+    );
+    check_state_file(&wd, FIRST).await?;
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("re-plan after apply")?;
+    wd.set_env("TF_VAR_pw", SECOND);
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("new value, same version")?;
+
+    wd.set_env("TF_VAR_pw_version", "2");
+    let plan = wd
+        .run(&["plan", "-out=p", "-no-color", "-input=false"])
+        .await?;
+    absent("plan output", plan.stdout.as_bytes(), SECOND)?;
+    ensure!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    check_plan_file(&wd, SECOND).await?;
+    wd.run(&["apply", "-no-color", "-input=false", "p"]).await?;
+    let (v2, vars) = active_vars(&sb, "wo-template")?;
+    ensure!(v2 != v1, "no new active version");
+    ensure!(
+        has(&vars, "api_key", SECOND),
+        "new version lacks the new value"
     );
     check_state_file(&wd, SECOND).await?;
     wd.plan()

@@ -184,10 +184,12 @@ async fn push(
         .upload(tar)
         .await
         .map_err(|e| err("upload the template directory of", e))?;
+    // `tf_vars_wo` holds the write-only values (present at apply only, never in state).
     let vars: Vec<Json> = plan
         .get("tf_vars")
         .string_entries()
         .into_iter()
+        .chain(plan.get("tf_vars_wo").string_entries())
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
     let v = c
@@ -284,7 +286,9 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization. `default` and the default organization's real name are the same organization: switching between them (or importing by either) plans no change."))
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
             .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files. Import cannot know it (`-generate-config-out` writes `null`): set it before planning."))
-            .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key)."))
+            .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key); kept in state. On Terraform >= 1.11 put secret values in `tf_vars_wo` instead, which never reaches plan or state; on older Terraform use this."))
+            .attr(Attribute::string_map("tf_vars_wo").optional().sensitive().write_only().describe("Write-only values of the template's Terraform variables (Terraform >= 1.11): sent with every version pushed, never stored in plan or state, and not part of `directory_hash`. Preferred over `tf_vars` for secrets on Terraform >= 1.11 (older Terraform refuses it at validate: use `tf_vars`); a variable may not be in both. Its values are not compared: bump `tf_vars_wo_version` to push a version with new values."))
+            .attr(Attribute::number("tf_vars_wo_version").optional().describe("Any number, kept in state: changing it pushes a new active version with the current `tf_vars_wo` values."))
             .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). Its key is random per resource and kept in the resource's private state, so the hash reveals nothing of the `tf_vars` values; a template imported (or created before the key existed) is pushed once to get one."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
             .attr(Attribute::string("display_name").default("").validate(super::names::CoderDisplayName(64)).describe("Display name."))
@@ -353,7 +357,7 @@ impl Resource<Clients> for TemplateResource {
             (Some(_), None) => Value::Null,
         };
         ctx.planned.set("directory_hash", hash);
-        if ctx.is_create() || ctx.changed("directory_hash") {
+        if ctx.is_create() || ctx.changed("directory_hash") || ctx.changed("tf_vars_wo_version") {
             ctx.set_unknown("active_version_id");
         }
         Ok(())
@@ -434,6 +438,9 @@ impl Resource<Clients> for TemplateResource {
         if !plan
             .get("directory_hash")
             .equals(prior.get("directory_hash"))
+            || !plan
+                .get("tf_vars_wo_version")
+                .equals(prior.get("tf_vars_wo_version"))
         {
             let hash = apply_hash(plan, private)?;
             let vid = push(c, &org_id, Some(&id), plan, &hash).await?;

@@ -6,8 +6,8 @@
 //! planned value ([`with_config_values`]).
 //!
 //! Conventions: a write-only `X_wo` has a stored alternative `X` for Terraform < 1.11 (the two
-//! exclude each other), and a stored `X_wo_version` whose change makes the resource send the
-//! value again. Write-only attributes sit at the top level of a resource schema, are optional
+//! exclude each other; for maps, only the same key in both), and a stored `X_wo_version` whose
+//! change makes the resource send the value again. Write-only attributes sit at the top level of a resource schema, are optional
 //! or required, and are never computed (checked by [`schema_errors`]).
 
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
@@ -89,18 +89,36 @@ pub fn validate(block: &Block, config: &Value, allowed: bool, diags: &mut Diagno
                 ),
             );
         }
-        if let Some(p) = alt {
-            if !config.get(p).is_null() {
-                diags.push_attr_error(
-                    AttrPath::root(&a.name),
-                    format!("Conflicting arguments `{}` and `{p}`", a.name),
-                    format!(
-                        "set one of them: `{}` (write-only, Terraform >= 1.11, never stored) or `{p}` (kept in state)",
-                        a.name
-                    ),
-                );
-            }
+        let Some(p) = alt else { continue };
+        let (wo, plain) = (config.get(&a.name), config.get(p));
+        if plain.is_null() {
+            continue;
         }
+        // Maps (environment, variables) may split their keys between the two.
+        let is_map = matches!(a.ty, crate::protocol::types::Type::Map(_));
+        let clash: Vec<String> = match (wo, plain) {
+            (Value::Map(w), Value::Map(m)) if is_map => {
+                w.keys().filter(|k| m.contains_key(*k)).cloned().collect()
+            }
+            _ if is_map => continue,
+            _ => vec![],
+        };
+        let (path, what) = match clash.first() {
+            Some(k) => (
+                AttrPath::root(&a.name).key(k),
+                format!("key {k:?} is set in both"),
+            ),
+            None if is_map => continue,
+            None => (AttrPath::root(&a.name), "set one of them".to_string()),
+        };
+        diags.push_attr_error(
+            path,
+            format!("Conflicting arguments `{}` and `{p}`", a.name),
+            format!(
+                "{what}: `{}` (write-only, Terraform >= 1.11, never stored) or `{p}` (kept in state)",
+                a.name
+            ),
+        );
     }
 }
 
@@ -353,6 +371,29 @@ mod tests {
         for d in p.data_sources() {
             assert!(!contains_write_only(&d.schema().block), "{}", d.type_name());
         }
+    }
+
+    #[test]
+    fn maps_may_split_their_keys_but_not_share_one() {
+        let b = Block::new("t")
+            .attr(Attribute::string_map("env").optional())
+            .attr(Attribute::string_map("env_wo").optional().write_only());
+        let mut config = b.null_object();
+        config.set("env", Value::string_map([("A", "1")]));
+        config.set("env_wo", Value::string_map([("B", "2")]));
+        let mut d = Diagnostics::new();
+        validate(&b, &config, true, &mut d);
+        assert!(d.is_empty(), "{:?}", messages(&d));
+        config.set("env_wo", Value::string_map([("A", "2"), ("B", "2")]));
+        let mut d = Diagnostics::new();
+        validate(&b, &config, true, &mut d);
+        let m = messages(&d);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].0, "env_wo[\"A\"]");
+        assert!(
+            !m[0].1.contains("\"2\""),
+            "values are never repeated: {m:?}"
+        );
     }
 
     #[test]
