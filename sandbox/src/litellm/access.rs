@@ -135,6 +135,7 @@ fn group(name: &str) -> Option<&'static [&'static str]> {
         ],
         "self_managed_routes" => &[
             "/team/member_add",
+            "/team/permissions_update",
             "/team/update",
             "/model/new",
             "/model/{model_id}/update",

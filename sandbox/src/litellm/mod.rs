@@ -76,6 +76,7 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
         .route("/team/list", get(teams::list))
         .route("/team/update", post(teams::update))
         .route("/team/delete", post(teams::delete))
+        .route("/team/permissions_update", post(teams::permissions_update))
         .route("/model/new", post(models::new))
         .route("/model/info", get(models::info))
         .route("/v1/model/info", get(models::info))

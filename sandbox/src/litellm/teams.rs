@@ -560,6 +560,50 @@ pub(super) async fn member_add(
     ok(row.into())
 }
 
+/// `POST /team/permissions_update` (`update_team_member_permissions`, team_endpoints.py): sets
+/// the routes the team's plain members may call for its keys; unknown team 404.
+pub(super) async fn permissions_update(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Res {
+    let body = body(&bytes)?;
+    lite.authenticate(&headers, "/team/permissions_update")?
+        .admin_only("/team/permissions_update")?;
+    let table: &[(&str, Ty)] = &[
+        ("team_id", Ty::NonNull(&Ty::Str)),
+        ("team_member_permissions", Ty::NonNull(&Ty::StrList)),
+    ];
+    let f = fields::validate(&body, &[table]).map_err(ApiError::Validation)?;
+    let mut errs = Vec::new();
+    for name in ["team_id", "team_member_permissions"] {
+        if !f.contains_key(name) {
+            errs.push(fields::missing(&body, name));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let team_id = f["team_id"].as_str().unwrap_or_default().to_owned();
+    let row = lite.store.commit(|db, now| {
+        let Some(Value::Object(mut row)) = db.teams.get(&team_id).cloned() else {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                404,
+                format!("Team not found, passed team_id={team_id}"),
+            ));
+        };
+        row.insert(
+            "team_member_permissions".into(),
+            f["team_member_permissions"].clone(),
+        );
+        row.insert("updated_at".into(), time::format(now).into());
+        db.teams.insert(team_id.clone(), Value::Object(row.clone()));
+        Ok(row)
+    })?;
+    ok(shown(&row).into())
+}
+
 /// `POST /team/delete`: all ids must exist; the teams' keys go with them.
 pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;

@@ -127,7 +127,7 @@ async fn main() -> Result<()> {
     let mut p = Progress {
         started: Instant::now(),
         step: 0,
-        total: 12,
+        total: 13,
     };
     std::fs::create_dir_all(&o.out)?;
 
@@ -199,6 +199,11 @@ async fn main() -> Result<()> {
 
     p.step("role matrix, checked on each service");
     for line in check_role_matrix(&sb)? {
+        println!("  {line}");
+    }
+
+    p.step("workspace provisioning key (not the master key), tried on LiteLLM");
+    for line in support::check_provisioning_key(&sb, &state).await? {
         println!("  {line}");
     }
 
