@@ -14,6 +14,7 @@ resource "webide_coder_template" "contractor" {
     litellm_team_id          = webide_litellm_team.contractors.id
     gitea_url                = "http://gitea:3000"
     git_repository           = "${webide_gitea_org.platform.name}/${webide_gitea_repository.app.name}"
+    workspace_image          = webide_compose_image.workspace.name
   }
   default_ttl_ms = 8 * 3600 * 1000
 }

@@ -32,3 +32,67 @@ resource "webide_litellm_key" "provisioner" {
     purpose = "makes the per-workspace keys of the contractor-workspace template"
   }
 }
+
+# Coder over HTTPS on :7443 (extension webviews and the OAuth cookie need a secure origin): a
+# certificate made here, whose names cover the URLs people and the provider use.
+resource "webide_tls_certificate" "coder" {
+  provider     = webide.engine
+  common_name  = "coder"
+  dns_names    = ["localhost", "host.docker.internal", "coder-server"]
+  ip_addresses = ["127.0.0.1"]
+  covers_urls  = ["https://localhost:${local.port.coder_tls + var.host_port_offset}", "https://host.docker.internal:${local.port.coder_tls + var.host_port_offset}"]
+}
+
+variable "docker_socket" {
+  description = "Docker Engine socket on the host, mounted into Coder so its provisioner starts workspaces."
+  type        = string
+  default     = "/var/run/docker.sock"
+}
+
+variable "docker_group_id" {
+  description = "Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`): Coder runs with it as its group to use the socket."
+  type        = number
+  default     = 999
+}
+
+variable "webide_terraform_dir" {
+  description = "Host directory with the provider filesystem mirror (`mirror/registry.terraform.io/webide/webide/...`) and `terraformrc` (laid out by scripts/main-job; see README). Mounted read-only into Coder at /opt/webide-terraform so `webide/webide` resolves in Coder's provisioner. Empty: not mounted."
+  type        = string
+  default     = ""
+}
+
+# The contractors' workspace image, built from the template's build/ directory (in CI, where
+# no base image can be pulled, from the stand-in context: the build path is the same).
+resource "webide_compose_image" "workspace" {
+  provider = webide.engine
+  name     = "${var.name_prefix}-contractor-workspace:latest"
+  context  = local.standin ? var.images["standin_context"] : "${path.module}/../../templates/contractor-workspace/build"
+}
+
+# The AI gateway's models: the names the keys use, each with its upstream key (sensitive
+# variables; a model without one fails at plan).
+variable "anthropic_api_key" {
+  description = "Upstream key for claude-sonnet."
+  type        = string
+  sensitive   = true
+}
+
+variable "openai_api_key" {
+  description = "Upstream key for gpt-4o-mini."
+  type        = string
+  sensitive   = true
+}
+
+resource "webide_litellm_model" "claude_sonnet" {
+  provider   = webide.litellm
+  model_name = "claude-sonnet"
+  model      = "anthropic/claude-3-5-sonnet-20241022"
+  api_key    = var.anthropic_api_key
+}
+
+resource "webide_litellm_model" "gpt_4o_mini" {
+  provider   = webide.litellm
+  model_name = "gpt-4o-mini"
+  model      = "openai/gpt-4o-mini"
+  api_key    = var.openai_api_key
+}

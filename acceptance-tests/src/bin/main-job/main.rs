@@ -92,7 +92,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// An offset for the example's published ports (7080, 3000, 9000, 9001, 9002, 4000, 8025)
 /// at which all of them are free, so the job can run beside another copy.
 fn free_port_offset() -> u16 {
-    const PORTS: [u16; 7] = [7080, 3000, 9000, 9001, 9002, 4000, 8025];
+    const PORTS: [u16; 8] = [7080, 7443, 3000, 9000, 9001, 9002, 4000, 8025];
     let free = |p: u16| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok();
     let start = 20000 + (std::process::id() % 40) as u16 * 700;
     (0..40u16)
@@ -117,7 +117,17 @@ fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
         "images": images,
         "host_port_offset": free_port_offset(),
         "template_dir": workspace_root().join("templates").join("contractor-workspace").display().to_string(),
+        // Placeholders: the simulator stores upstream keys, it never calls the providers.
+        "anthropic_api_key": "sk-ant-main-job-placeholder",
+        "openai_api_key": "sk-openai-main-job-placeholder",
+        "docker_group_id": docker_socket_gid(),
     })
+}
+
+/// Group owning the local Docker socket (the Coder container's group), 0 when absent.
+fn docker_socket_gid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/var/run/docker.sock").map_or(0, |m| m.gid())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
