@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
-use webide_acceptance_tests::{resource_addresses, workspace_root, Harness};
+use webide_acceptance_tests::{
+    resource_addresses, workspace_root, Harness, MirrorEntry, ProviderMirror, TfWorkdir,
+};
 use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
 mod support;
@@ -102,7 +104,7 @@ fn free_port_offset() -> u16 {
 }
 
 /// The variables that point the example at the sandbox and the stand-in images.
-fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
+fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str, tf_dir: &Path) -> Value {
     let c = &sb.config;
     json!({
         "name_prefix": prefix,
@@ -121,6 +123,7 @@ fn tfvars(sb: &RunningSandbox, images: &Value, prefix: &str) -> Value {
         "anthropic_api_key": "sk-ant-main-job-placeholder",
         "openai_api_key": "sk-openai-main-job-placeholder",
         "docker_group_id": docker_socket_gid(),
+        "webide_terraform_dir": tf_dir.display().to_string(),
     })
 }
 
@@ -178,9 +181,39 @@ async fn main() -> Result<()> {
         env_dir.join("main.tf").is_file(),
         "examples/full-environment/main.tf missing"
     );
+    // What Coder's provisioner needs to find webide/webide: a filesystem mirror and a CLI
+    // configuration naming it at the path the Coder container mounts it (/opt/webide-terraform).
+    let tf_dir = o.out.join("webide-terraform");
+    let mirror = ProviderMirror::create(
+        &tf_dir,
+        vec![MirrorEntry::webide(
+            webide_acceptance_tests::provider_binary()?,
+        )],
+    )?;
+    std::fs::write(
+        tf_dir.join("terraformrc"),
+        webide_acceptance_tests::provider::cli_config_text(
+            Path::new("/opt/webide-terraform/mirror"),
+            mirror.entries(),
+        ),
+    )?;
+    // The same layout, read through its host path: `terraform init` resolves webide/webide.
+    let probe = TfWorkdir::new(&h.cli().path, mirror.cli_config_path())?;
+    probe.write(
+        "main.tf",
+        "terraform {\n  required_providers {\n    webide = { source = \"webide/webide\" }\n  }\n}\n",
+    )?;
+    probe
+        .init()
+        .await
+        .context("terraform init from the Coder provisioner's mirror")?;
+    println!(
+        "  provider mirror for Coder's provisioner: {} (terraform init resolves webide/webide)",
+        tf_dir.display()
+    );
     std::fs::write(
         env_dir.join("terraform.tfvars.json"),
-        serde_json::to_string_pretty(&tfvars(&sb, &imgs, &prefix))?,
+        serde_json::to_string_pretty(&tfvars(&sb, &imgs, &prefix, &tf_dir))?,
     )?;
     wd.chdir("full-environment")?;
     let log = o.out.join("terraform.log");
@@ -209,6 +242,10 @@ async fn main() -> Result<()> {
 
     p.step("role matrix, checked on each service");
     for line in check_role_matrix(&sb)? {
+        println!("  {line}");
+    }
+    // The default of examples/full-environment's user_password (the main job leaves it).
+    for line in support::check_repo_creation(&sb, "Password123!").await? {
         println!("  {line}");
     }
 

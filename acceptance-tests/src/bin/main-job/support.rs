@@ -612,3 +612,61 @@ pub async fn check_provisioning_key(sb: &RunningSandbox, state: &Value) -> Resul
     lines.push("deletes the key it made: 200".into());
     Ok(lines)
 }
+
+/// The role matrix's "cannot create repositories": each person tries `POST /user/repos` with
+/// their own password on Gitea. Contractors and read-only users (max_repo_creation 0) are
+/// refused by Gitea's repository limit; the app manager may, and the repository is removed.
+pub async fn check_repo_creation(sb: &RunningSandbox, password: &str) -> Result<Vec<String>> {
+    let http = reqwest::Client::new();
+    let mut lines = Vec::new();
+    for (user, allowed) in [
+        ("contractor1", false),
+        ("contractor2", false),
+        ("contractor3", false),
+        ("readonly", false),
+        ("appmanager", true),
+    ] {
+        let res = http
+            .post(format!("{}/api/v1/user/repos", sb.gitea_url))
+            .basic_auth(user, Some(password))
+            .json(&json!({"name": "main-job-repo-create-check"}))
+            .send()
+            .await
+            .with_context(|| format!("POST /user/repos as {user}"))?;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if allowed {
+            ensure!(
+                status == 201,
+                "{user} could not create a repository: {status} {body}"
+            );
+            let del = http
+                .delete(format!(
+                    "{}/api/v1/repos/{user}/main-job-repo-create-check",
+                    sb.gitea_url
+                ))
+                .header(
+                    "Authorization",
+                    format!("token {}", sb.config.gitea_admin_token),
+                )
+                .send()
+                .await?;
+            ensure!(
+                del.status().is_success(),
+                "removing {user}'s check repository: {}",
+                del.status()
+            );
+            lines.push(format!("{user:<12} may create a repository: {status}"));
+        } else {
+            let msg = body["message"].as_str().unwrap_or_default();
+            ensure!(
+                status == 403 && msg.contains("maximum limit of repositories"),
+                "{user} was not refused a repository: {status} {body}"
+            );
+            lines.push(format!(
+                "{user:<12} cannot create a repository: {status} ({msg})"
+            ));
+        }
+    }
+    Ok(lines)
+}
