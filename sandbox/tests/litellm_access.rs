@@ -409,3 +409,66 @@ async fn team_member_permissions_and_route_gates() {
     );
     s.sb.shutdown().await;
 }
+
+/// `/team/permissions_update`: the team's members get (or lose) `/key/generate` at once.
+#[tokio::test]
+async fn permissions_update_changes_what_members_may_do() {
+    let s = start().await;
+    s.post("/team/new", json!({"team_id": "t", "team_alias": "t"}))
+        .await;
+    s.post(
+        "/team/member_add",
+        json!({"team_id": "t", "member": {"role": "user", "user_id": "carol"}}),
+    )
+    .await;
+    let carol = s
+        .generate(json!({"user_id": "carol", "team_id": "t"}))
+        .await;
+    let carol = carol["key"].as_str().unwrap();
+    let try_generate = || {
+        as_key(
+            &s,
+            carol,
+            Method::POST,
+            "/key/generate",
+            Some(json!({"team_id": "t"})),
+        )
+    };
+    assert_eq!(try_generate().await.0, 401);
+    let (st, row) = s
+        .post(
+            "/team/permissions_update",
+            json!({"team_id": "t", "team_member_permissions": ["/key/generate"]}),
+        )
+        .await;
+    assert_eq!(
+        (st, row["team_member_permissions"].clone()),
+        (200, json!(["/key/generate"]))
+    );
+    assert_eq!(try_generate().await.0, 200);
+    let (st, body) = s
+        .post("/team/permissions_update", json!({"team_id": "t"}))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    let (st, body) = s
+        .post(
+            "/team/permissions_update",
+            json!({"team_id": "nope", "team_member_permissions": []}),
+        )
+        .await;
+    assert_eq!(st, 404, "{body}");
+    // Not for members: a member's own key may not change the team's permissions.
+    let (st, body) = as_key(
+        &s,
+        carol,
+        Method::POST,
+        "/team/permissions_update",
+        Some(json!({"team_id": "t", "team_member_permissions": []})),
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["message"].clone()),
+        (403, json!("{'error': 'Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id=t'}"))
+    );
+    s.sb.shutdown().await;
+}

@@ -568,8 +568,7 @@ pub(super) async fn permissions_update(
     bytes: Bytes,
 ) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/team/permissions_update")?
-        .admin_only("/team/permissions_update")?;
+    let caller = lite.authenticate(&headers, "/team/permissions_update")?;
     let table: &[(&str, Ty)] = &[
         ("team_id", Ty::NonNull(&Ty::Str)),
         ("team_member_permissions", Ty::NonNull(&Ty::StrList)),
@@ -593,6 +592,20 @@ pub(super) async fn permissions_update(
                 format!("Team not found, passed team_id={team_id}"),
             ));
         };
+        // Proxy admins and the team's admins only (TEAM_OR_ORG_ADMIN; orgs not simulated).
+        let team_admin = |k: &super::access::KeyCaller| {
+            k.user_id
+                .as_deref()
+                .and_then(|u| super::access::member(&Value::Object(row.clone()), u).cloned())
+                .is_some_and(|m| m["role"] == "admin")
+        };
+        if caller.key().is_some_and(|k| !team_admin(k)) {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                403,
+                format!("Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id={team_id}"),
+            ));
+        }
         row.insert(
             "team_member_permissions".into(),
             f["team_member_permissions"].clone(),
