@@ -343,7 +343,7 @@ pub fn generate_checks(
     if sent.get("allowed_routes").is_some() {
         return Err(allowed_routes_refused());
     }
-    if f.get("user_id").map_or(true, Value::is_null) {
+    if matches!(f.get("user_id"), None | Some(Value::Null)) {
         f.insert(
             "user_id".into(),
             caller.user_id.clone().map_or(Value::Null, Value::String),
@@ -471,11 +471,11 @@ pub fn update_checks(
 ) -> Result<(), ApiError> {
     if let Some(routes) = sent.get("allowed_routes") {
         let safe = ["llm_api_routes", "info_routes"];
-        let all_safe = |v: &Value| {
-            v.as_array().map_or(true, |a| {
-                a.iter()
-                    .all(|r| r.as_str().is_some_and(|r| safe.contains(&r)))
-            })
+        let all_safe = |v: &Value| match v.as_array() {
+            None => true,
+            Some(a) => a
+                .iter()
+                .all(|r| r.as_str().is_some_and(|r| safe.contains(&r))),
         };
         if !(all_safe(routes) && all_safe(&existing["allowed_routes"])) {
             return Err(ApiError::http_error(
