@@ -20,11 +20,13 @@ resource "webide_coder_template" "contractor" {
   display_name = "Contractor workspace"
   icon         = "/icon/code.svg"
   tf_vars = {
-    litellm_url        = "http://ai-gateway:4000"
-    litellm_admin_url  = "http://litellm:4000"
-    litellm_master_key = var.litellm_master_key
-    gitea_url          = "http://gitea:3000"
-    git_repository     = "${webide_gitea_org.platform.name}/${webide_gitea_repository.app.name}"
+    litellm_url              = "http://ai-gateway:4000"
+    litellm_admin_url        = "http://litellm:4000"
+    litellm_provisioning_key = webide_litellm_key.provisioner.key
+    litellm_team_id          = webide_litellm_team.contractors.id
+    gitea_url                = "http://gitea:3000"
+    git_repository           = "${webide_gitea_org.platform.name}/${webide_gitea_repository.app.name}"
+    workspace_image          = webide_compose_image.workspace.name
   }
   default_ttl_ms = 8 * 3600 * 1000
 }

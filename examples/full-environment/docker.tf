@@ -184,11 +184,25 @@ resource "webide_compose_service" "coder" {
     CODER_OIDC_CLIENT_ID                        = webide_authentik_oauth2_provider.sso["coder"].client_id
     CODER_OIDC_SCOPES                           = "openid,profile,email,groups"
     CODER_OIDC_GROUP_FIELD                      = "groups"
+    # HTTPS on :7443 with the certificate of workspace.tf (written to files by the entrypoint).
+    CODER_TLS_ENABLE    = "true"
+    CODER_TLS_ADDRESS   = "0.0.0.0:7443"
+    CODER_TLS_CERT_FILE = "/tmp/coder-tls/tls.crt"
+    CODER_TLS_KEY_FILE  = "/tmp/coder-tls/tls.key"
+    CODER_TLS_CERT_PEM  = webide_tls_certificate.coder.cert_pem
+    # The provisioner resolves webide/webide from the mounted filesystem mirror.
+    TF_CLI_CONFIG_FILE = var.webide_terraform_dir == "" ? "" : "/opt/webide-terraform/terraformrc"
   }
   sensitive_env = {
     CODER_PG_CONNECTION_URL  = "${local.db_url["coder"]}?sslmode=disable"
     CODER_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["coder"].client_secret
+    CODER_TLS_KEY_PEM        = webide_tls_certificate.coder.private_key_pem
   }
+  # Coder's image has a shell: the PEMs become the files CODER_TLS_*_FILE name (key mode 600),
+  # the key leaves the environment, then the server starts. The stand-in (CI) runs as before.
+  entrypoint = local.standin ? null : ["/bin/sh", "-c", "umask 077 && mkdir -p /tmp/coder-tls && printf '%s' \"$CODER_TLS_CERT_PEM\" > /tmp/coder-tls/tls.crt && printf '%s' \"$CODER_TLS_KEY_PEM\" > /tmp/coder-tls/tls.key && unset CODER_TLS_KEY_PEM && exec /opt/coder server"]
+  # The docker group of the host: the provisioner uses the mounted socket.
+  user       = local.standin ? null : "1000:${var.docker_group_id}"
   depends_on = [webide_compose_exec.databases]
   # The seeds' Linux fix: host.docker.internal resolves inside the container.
   extra_hosts = ["host.docker.internal:host-gateway"]
@@ -199,6 +213,24 @@ resource "webide_compose_service" "coder" {
   port {
     internal = 7080
     external = local.port.coder + var.host_port_offset
+  }
+  port {
+    internal = 7443
+    external = local.port.coder_tls + var.host_port_offset
+  }
+  mount {
+    type   = "bind"
+    source = var.docker_socket
+    target = "/var/run/docker.sock"
+  }
+  dynamic "mount" {
+    for_each = var.webide_terraform_dir == "" ? [] : [var.webide_terraform_dir]
+    content {
+      type      = "bind"
+      source    = mount.value
+      target    = "/opt/webide-terraform"
+      read_only = true
+    }
   }
   healthcheck {
     test     = local.standin ? local.standin_check["coder"] : ["curl", "-fsS", "http://localhost:7080/api/v2/buildinfo"]

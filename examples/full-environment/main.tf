@@ -102,4 +102,6 @@ resource "webide_litellm_team" "contractors" {
   models          = ["claude-sonnet", "gpt-4o-mini"]
   max_budget      = 500
   budget_duration = "30d"
+  # What the workspace provisioning key (workspace.tf), a plain member, may do for the team.
+  team_member_permissions = ["/key/generate", "/key/update", "/key/delete"]
 }

@@ -62,6 +62,8 @@ pub struct ServiceSpec {
     pub url_env: &'static [&'static str],
     pub secret_attr: &'static str,
     pub secret_env: &'static [&'static str],
+    /// Another name for the secret attribute (set one of the two), with its description.
+    pub secret_alias: Option<(&'static str, &'static str)>,
 }
 
 pub const LITELLM: ServiceSpec = ServiceSpec {
@@ -69,6 +71,10 @@ pub const LITELLM: ServiceSpec = ServiceSpec {
     url_env: &["LITELLM_PROXY_URL", "LITELLM_API_BASE"],
     secret_attr: "master_key",
     secret_env: &["LITELLM_MASTER_KEY", "LITELLM_API_KEY"],
+    secret_alias: Some((
+        "api_key",
+        "A virtual key instead of the master key: what it may do is what LiteLLM lets that key do. A provisioning key limited to `/key/generate`, `/key/info`, `/key/update`, `/key/delete` and `/key/list` of one team is enough for `webide_litellm_key` resources of that team (the contractor-workspace template uses one). Set this or `master_key`.",
+    )),
 };
 
 fn env_first(names: &[&str]) -> Option<String> {
@@ -105,7 +111,16 @@ pub fn connect<T>(
 impl ServiceSpec {
     /// The block: `url`, the secret, `ca_file`, `insecure`.
     pub fn block(&self, secret_description: &str) -> Block {
-        Block::new(&format!("Connection to {}.", self.block))
+        let mut block = Block::new(&format!("Connection to {}.", self.block));
+        if let Some((name, description)) = self.secret_alias {
+            block = block.attr(
+                Attribute::string(name)
+                    .optional()
+                    .sensitive()
+                    .describe(description),
+            );
+        }
+        block
             .attr(
                 Attribute::string("url")
                     .optional()
@@ -132,12 +147,26 @@ impl ServiceSpec {
     pub fn resolve(&self, config: &Value, diags: &mut Diagnostics) -> Slot<ServiceConfig> {
         let b = config.get(self.block);
         let attr = |name: &str| b.get(name).clone();
-        let (url, secret, ca, insecure) = (
-            attr("url"),
-            attr(self.secret_attr),
-            attr("ca_file"),
-            attr("insecure"),
-        );
+        let alias = self
+            .secret_alias
+            .map_or(Value::Null, |(name, _)| attr(name));
+        if let (Some((name, _)), false, false) = (
+            self.secret_alias,
+            alias.is_null(),
+            attr(self.secret_attr).is_null(),
+        ) {
+            diags.push_attr_error(
+                AttrPath::root(self.block).attr(name),
+                "Conflicting credentials",
+                format!("set `{}` or `{name}`, not both", self.secret_attr),
+            );
+        }
+        let secret = if alias.is_null() {
+            attr(self.secret_attr)
+        } else {
+            alias
+        };
+        let (url, ca, insecure) = (attr("url"), attr("ca_file"), attr("insecure"));
         if b.is_unknown()
             || [&url, &secret, &ca, &insecure]
                 .iter()

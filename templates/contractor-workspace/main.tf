@@ -2,6 +2,10 @@
 # `webide_coder_template` (see README.md). Each workspace gets its own LiteLLM key from the
 # webide provider; its `enforcement_level` follows the workspace parameter, so changing the
 # parameter updates the existing key in place (same secret) instead of needing a new key.
+#
+# The template never sees the LiteLLM master key: it gets a provisioning key that LiteLLM
+# lets do nothing but make, read, update and delete keys of the contractor team, each within
+# the provisioning key's own budget (see examples/full-environment/workspace.tf).
 
 terraform {
   required_providers {
@@ -23,9 +27,15 @@ variable "litellm_admin_url" {
   default     = "http://litellm:4000"
 }
 
-variable "litellm_master_key" {
-  type      = string
-  sensitive = true
+variable "litellm_provisioning_key" {
+  description = "LiteLLM key limited to making keys for the contractor team (not the master key)."
+  type        = string
+  sensitive   = true
+}
+
+variable "litellm_team_id" {
+  description = "The contractor team the workspace keys belong to (the provisioning key's team)."
+  type        = string
 }
 
 variable "gitea_url" {
@@ -52,8 +62,8 @@ variable "workspace_network" {
 
 provider "webide" {
   litellm {
-    url        = var.litellm_admin_url
-    master_key = var.litellm_master_key
+    url     = var.litellm_admin_url
+    api_key = var.litellm_provisioning_key
   }
 }
 
@@ -89,10 +99,13 @@ data "coder_parameter" "ai_model" {
   mutable      = true
 }
 
-# One key per workspace; a parameter change updates its metadata in place.
+# One key per workspace; a parameter change updates its metadata in place. LiteLLM makes it
+# the provisioning key's own (its user_id), in the contractor team; `llm_api` keeps it to model
+# calls, so the key inside the workspace cannot make keys itself.
 resource "webide_litellm_key" "workspace" {
   key_alias  = "ws-${data.coder_workspace.me.id}"
-  user_id    = data.coder_workspace_owner.me.name
+  team_id    = var.litellm_team_id
+  key_type   = "llm_api"
   models     = [data.coder_parameter.ai_model.value]
   max_budget = 25
   metadata = {

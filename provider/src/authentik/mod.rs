@@ -27,6 +27,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     url_env: &["AUTHENTIK_URL"],
     secret_attr: "token",
     secret_env: &["AUTHENTIK_TOKEN"],
+    secret_alias: None,
 };
 
 /// The `authentik` block of the provider configuration.

@@ -26,6 +26,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     url_env: &["CODER_URL"],
     secret_attr: "token",
     secret_env: &["CODER_SESSION_TOKEN"],
+    secret_alias: None,
 };
 
 /// The `coder` block of the provider configuration.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::{normalize_token, token_of};
 use crate::framework::mapping::{self, field, Field, Kind};
-use crate::framework::validators::{Duration, Integer, NonEmpty, Range};
+use crate::framework::validators::{Duration, Integer, NonEmpty, OneOf, Range};
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::http::{CreateTarget, Ownership};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
@@ -32,7 +32,12 @@ pub const FIELDS: &[Field] = &[
     field("user_id", Kind::Str),
     field("team_id", Kind::Str),
     field("blocked", Kind::FlagFalse),
+    field("allowed_routes", Kind::ListEmpty),
+    field("key_type", Kind::Str),
 ];
+
+/// LiteLLM's `key_type` presets (`handle_key_type`, key_management_endpoints.py).
+pub const KEY_TYPES: &[&str] = &["llm_api", "management", "read_only", "default"];
 
 /// Read-only fields taken from the API.
 const COMPUTED: &[Field] = &[field("key_name", Kind::Str), field("expires", Kind::Str)];
@@ -118,8 +123,10 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("key_alias").optional().validate(crate::framework::validators::NoControlChars).describe("Human name; unique across all keys.").validate(NonEmpty).validate(super::names::KeyAliasFormat))
         .attr(Attribute::string_list("models").default(Value::List(vec![])).validate(super::names::ModelNames).describe("Models the key may use; empty = all."))
         .attr(Attribute::string_map("metadata").default(Value::Map(Default::default())).describe("Free-form metadata, e.g. `enforcement_level`. Changes update the key in place. Entries LiteLLM keeps in metadata itself (per-model limits, `tags`, `temp_budget_*`, ...) are not shown unless set here, and are kept when this map changes."))
-        .attr(Attribute::string("user_id").optional().describe("Owning LiteLLM user."))
-        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`). LiteLLM moves a key only into a team its user belongs to, so on a team change the provider first adds `user_id` to the new team as a member."))
+        .attr(Attribute::string("user_id").optional().computed().use_state_for_unknown().describe("Owning LiteLLM user. When the provider connects with a key that is not the master key, LiteLLM makes the key its caller's own: leave this unset (it is read back) or set the caller's user."))
+        .attr(Attribute::string_list("allowed_routes").optional().computed().use_state_for_unknown().describe("Routes the key may call (LiteLLM `allowed_routes`): exact paths (`/key/generate`), prefixes ending in `*`, or route groups (`llm_api_routes`, `info_routes`, ...). Only the master key may set them; a narrower key picks a preset with `key_type`. Unset: what LiteLLM stores (empty = every route its role allows, or the preset of `key_type`)."))
+        .attr(Attribute::string("key_type").optional().requires_replace().validate(OneOf(KEY_TYPES)).describe("LiteLLM preset of allowed routes, set at creation: `llm_api` (model calls only), `read_only`, `management` (master key only), `default`. A workspace key made by a provisioning key should be `llm_api`, so it cannot make keys itself. Changing it makes a new key."))
+        .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`). A team's keys are used and made by its members, so when both `user_id` and `team_id` are set the provider first adds the user to the team as a member (at creation and on a team change; a member already in is left as is)."))
         .attr(Attribute::string("duration").optional().describe("Lifetime from creation (or from the last change of this value), e.g. `30d`; null = never expires.").validate(Duration))
         .attr(Attribute::string("expires").computed().use_state_for_unknown().describe("Expiry time (RFC 3339) or null."))
         .attr(Attribute::bool("blocked").default(false).describe("A blocked key is refused by the proxy."));
@@ -146,6 +153,15 @@ impl Resource<Clients> for KeyResource {
         body.insert("key".into(), Json::String(secret.clone()));
         if let Some(d) = plan.get("duration").as_str() {
             body.insert("duration".into(), d.into());
+        }
+        // A key's user makes keys for the team (a provisioning key) only as a member of it.
+        if let (Some(team), Some(user)) =
+            (plan.get("team_id").as_str(), plan.get("user_id").as_str())
+        {
+            client
+                .add_team_member(team, user)
+                .await
+                .map_err(|e| api_error("add the key's user to its team for", e))?;
         }
         let mut base = plan.clone();
         base.set("key", Value::string(&secret));

@@ -46,6 +46,8 @@ impl DataSource<Clients> for KeyDataSource {
                 .attr(Attribute::string("team_id").computed())
                 .attr(Attribute::string("expires").computed())
                 .attr(Attribute::bool("blocked").computed())
+                .attr(Attribute::string_list("allowed_routes").computed())
+                .attr(Attribute::string("key_type").computed())
                 .attr(
                     Attribute::number("spend")
                         .computed()

@@ -392,6 +392,18 @@ impl Client {
         }
     }
 
+    /// POST /team/permissions_update (`team_id`, `team_member_permissions`).
+    pub async fn update_team_permissions(&self, body: &Json) -> Result<Json, ApiError> {
+        self.call(
+            Method::POST,
+            "/team/permissions_update",
+            &[],
+            Some(body),
+            true,
+        )
+        .await
+    }
+
     pub async fn update_team(&self, body: &Json) -> Result<Json, ApiError> {
         self.call(Method::POST, "/team/update", &[], Some(body), true)
             .await

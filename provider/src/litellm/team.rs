@@ -25,6 +25,9 @@ const FIELDS: &[Field] = &[
     field("blocked", Kind::FlagFalse),
 ];
 
+/// Set by `/team/new` and `/team/permissions_update` (not a `/team/update` field).
+const PERMISSIONS: &[Field] = &[field("team_member_permissions", Kind::ListEmpty)];
+
 pub struct TeamResource;
 
 /// A random UUID v4 for a new team (the provider chooses team ids: a create whose answer is
@@ -39,6 +42,7 @@ fn state_from_api(base: &Value, row: &Json, id: &str) -> Value {
     s.set("id", Value::string(id));
     let row = &super::user_metadata_view(row, base.get("metadata"));
     mapping::fill(FIELDS, row, &mut s);
+    mapping::fill(PERMISSIONS, row, &mut s);
     s
 }
 
@@ -86,6 +90,11 @@ impl Resource<Clients> for TeamResource {
                     Attribute::bool("blocked")
                         .default(false)
                         .describe("Block every key of the team."),
+                )
+                .attr(
+                    Attribute::string_list("team_member_permissions")
+                        .default(Value::List(vec![]))
+                        .describe("Key-management routes the team's plain members (role `user`) may call for the team's keys, e.g. `/key/generate`, `/key/update`, `/key/delete`; `/key/info` and `/key/health` are always allowed. Team admins need none. Changes go through `/team/permissions_update`."),
                 );
         Schema::new(0, limit_attributes(block, false))
     }
@@ -127,6 +136,7 @@ impl Resource<Clients> for TeamResource {
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let client = data.litellm.get()?;
         let mut body: Map<String, Json> = mapping::body(FIELDS, plan);
+        body.extend(mapping::body(PERMISSIONS, plan));
         body.retain(|_, v| !v.is_null());
         // The provider chooses the team id (a UUID, as LiteLLM would), so a team found under
         // it after a lost answer is provably this create's. LiteLLM allows two teams with one
@@ -217,6 +227,14 @@ impl Resource<Clients> for TeamResource {
                 .update_team(&Json::Object(body))
                 .await
                 .map_err(|e| api_error("update", e))?;
+        }
+        let mut perms = mapping::changes(PERMISSIONS, prior, plan);
+        if !perms.is_empty() {
+            perms.insert("team_id".into(), Json::String(id.clone()));
+            client
+                .update_team_permissions(&Json::Object(perms))
+                .await
+                .map_err(|e| api_error("update the member permissions of", e))?;
         }
         match client
             .team_info(&id)

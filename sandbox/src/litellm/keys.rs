@@ -15,7 +15,7 @@ use super::error::{ApiError, Kind};
 use super::fields::{self, KEY_DELETE, KEY_GENERATE, KEY_SHARED, KEY_UPDATE};
 use super::store::{hash_if_needed, hash_token, State as Db};
 use super::{
-    after, body, check_numbers, key_status, ok, presented_key, str_of, Caller, Lite, ADMIN_USER_ID,
+    access, after, body, check_numbers, key_status, ok, presented_key, str_of, Lite, ADMIN_USER_ID,
 };
 use crate::http::{verr, verr_ctx};
 use crate::time::{self, Micros};
@@ -265,7 +265,7 @@ pub(super) async fn generate(
     bytes: Bytes,
 ) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/key/generate")?;
+    let caller = lite.authenticate(&headers, "/key/generate")?;
     let mut f =
         fields::validate(&body, &[KEY_SHARED, KEY_GENERATE]).map_err(ApiError::Validation)?;
     check_numbers(&f, Kind::Internal)?;
@@ -281,10 +281,13 @@ pub(super) async fn generate(
     }
     let key = str_of(&f, "key").map_or_else(generate_key, str::to_owned);
     let row = lite.store.commit(|db, now| {
+        let mut f = f.clone();
+        if let Some(k) = caller.key() {
+            access::generate_checks(k, &mut f, &body, db)?;
+        }
         check_team(db, &f, Kind::Internal)?;
         check_alias(db, str_of(&f, "key_alias"), None)?;
         check_custom_key(&key)?;
-        let mut f = f.clone();
         let base = f.remove("metadata").unwrap_or(Value::Null);
         let metadata = super::move_to_metadata(&mut f, &base, db.premium, Kind::Internal)?;
         let mut row = new_row();
@@ -334,14 +337,14 @@ pub(super) async fn generate(
             ("allowed_routes", routes),
             ("created_at", Some(stamp.clone())),
             ("updated_at", Some(stamp)),
-            ("created_by", Some(ADMIN_USER_ID.into())),
+            ("created_by", Some(caller.changed_by())),
         ];
         for (name, v) in set {
             if let Some(v) = v {
                 row.insert(name.into(), v);
             }
         }
-        row.insert("updated_by".into(), ADMIN_USER_ID.into());
+        row.insert("updated_by".into(), caller.changed_by());
         set_rotation(&mut row, now, Kind::Internal)?;
         db.keys.insert(token, Value::Object(row.clone()));
         Ok(row)
@@ -394,11 +397,18 @@ pub(super) async fn info(
             Some("key"),
         ));
     };
-    if matches!(&caller, Caller::Key(own) if *own != token) {
+    if let Some(k) = caller
+        .key()
+        .filter(|k| !lite.store.read(|db| access::may_read_key(k, &row, db)))
+    {
         return Err(ApiError::http(
             Kind::Internal,
             403,
-            "You are not allowed to access this key's info. Your role=None".into(),
+            format!(
+                "You are not allowed to access this key's info. Your role={}",
+                k.role_text()
+            )
+            .into(),
         ));
     }
     ok(json!({ "key": key, "info": info_view(&row, deleted, time::now()) }))
@@ -565,7 +575,7 @@ pub(super) async fn regenerate(
 /// `POST /key/update`: only the fields sent change; null resets a column.
 pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/key/update")?;
+    let caller = lite.authenticate(&headers, "/key/update")?;
     let mut f = fields::validate(&body, &[KEY_SHARED, KEY_UPDATE]).map_err(ApiError::Validation)?;
     let (key, alias) = (
         str_of(&f, "key").map(str::to_owned),
@@ -626,19 +636,24 @@ pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
             }
             (None, None) => unreachable!("checked above"),
         };
+        if let Some(k) = caller.key() {
+            access::update_checks(k, &db.keys[&token], &body, db)?;
+        }
         check_team(db, &f, Kind::Auth)?;
         if key.is_some() {
             check_alias(db, alias.as_deref(), Some(&token))?;
         }
         if let Some(team) = str_of(&f, "team_id") {
             if db.keys[&token]["team_id"] != team {
+                // validate_key_team_change's team-admin rules are not simulated.
+                caller.admin_only("/key/update (team change)")?;
                 check_team_change(db, &db.keys[&token], team)?;
             }
         }
         let mut row = db.keys[&token].as_object().cloned().unwrap_or_default();
         apply_changes(&mut row, &f, key.is_some(), db.premium, now, Kind::Auth)?;
         row.insert("updated_at".into(), time::format(now).into());
-        row.insert("updated_by".into(), ADMIN_USER_ID.into());
+        row.insert("updated_by".into(), caller.changed_by());
         db.keys.insert(token.clone(), Value::Object(row.clone()));
         Ok((key.clone().unwrap_or(token), row))
     })?;
@@ -651,7 +666,7 @@ pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
 /// `POST /key/delete`
 pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/key/delete")?;
+    let caller = lite.authenticate(&headers, "/key/delete")?;
     let f = fields::validate(&body, &[KEY_DELETE]).map_err(ApiError::Validation)?;
     let list = |name| {
         f.get(name)
@@ -689,18 +704,30 @@ pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
         if found.is_empty() {
             return Err(ApiError::http_error(Kind::Internal, 404, "No keys found"));
         }
-        archive(db, &found, now);
+        if let Some(k) = caller.key() {
+            if found
+                .iter()
+                .any(|t| !access::may_modify_key(k, &db.keys[t], db))
+            {
+                return Err(ApiError::http_error(
+                    Kind::Internal,
+                    403,
+                    "You are not authorized to delete this key",
+                ));
+            }
+        }
+        archive(db, &found, now, caller.changed_by());
         Ok(())
     })?;
     ok(json!({ "deleted_keys": sent }))
 }
 
-/// Moves live keys to the deleted-keys archive.
-pub(super) fn archive(db: &mut Db, tokens: &[String], now: Micros) {
+/// Moves live keys to the deleted-keys archive, deleted `by` a user id.
+pub(super) fn archive(db: &mut Db, tokens: &[String], now: Micros, by: Value) {
     for token in tokens {
         if let Some(mut row) = db.keys.remove(token) {
             row["deleted_at"] = time::format(now).into();
-            row["deleted_by"] = ADMIN_USER_ID.into();
+            row["deleted_by"] = by.clone();
             db.deleted_keys.insert(token.clone(), row);
         }
     }
@@ -785,7 +812,7 @@ pub(super) async fn list(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Res {
-    lite.authenticate(&headers, "/key/list")?;
+    let caller = lite.authenticate(&headers, "/key/list")?;
     let q = ListQuery(&q);
     let mut errs = Vec::new();
     let page = q.int("page", 1, 1, i64::MAX, &mut errs);
@@ -814,6 +841,14 @@ pub(super) async fn list(
             format!("Invalid expires value: {e}. Must be one of: active, expired"),
         ));
     }
+    // A non-admin sees its own user's keys only.
+    let own_user = match caller.key() {
+        Some(k) => Some(
+            lite.store
+                .read(|db| access::list_scope(k, q.get("user_id"), q.get("team_id"), db))?,
+        ),
+        None => None,
+    };
     let expand_user = q.0.iter().any(|(k, v)| k == "expand" && v == "user");
     let now = time::now();
     let matches_text = |field: &Value, wanted: &str| match field.as_str() {
@@ -834,6 +869,9 @@ pub(super) async fn list(
         let eq = |col: &str, param: &str| q.get(param).map_or(true, |want| r[col] == want);
         let st = key_status(r, status == Some("deleted"), now);
         r["team_id"] != "litellm-dashboard"
+            && own_user
+                .as_ref()
+                .map_or(true, |u| r["user_id"] == u.as_str())
             && q.get("key_alias")
                 .map_or(true, |a| matches_text(&r["key_alias"], a))
             && q.get("user_id")

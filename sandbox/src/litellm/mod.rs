@@ -3,9 +3,12 @@
 //! Errors use the proxy's shapes: `{"error": {message, type, param, code}}`
 //! for most failures (`code` is the status as a string), FastAPI's
 //! `{"detail": [...]}` for 422 validation errors and `{"detail": {...}}` for
-//! `/team/delete`'s own checks. Only the master key (role `proxy_admin`) may
-//! manage keys and teams; a virtual key may read its own `/key/info`.
+//! `/team/delete`'s own checks. The master key (role `proxy_admin`) may manage
+//! every key and team; what any other key may do is decided in [`access`] as
+//! LiteLLM decides it (`allowed_routes`, the caller's role, team membership and
+//! `team_member_permissions`, the delegated budget ceiling).
 
+mod access;
 mod error;
 mod fields;
 mod keys;
@@ -47,8 +50,8 @@ struct Lite {
 /// Who is calling.
 enum Caller {
     Admin,
-    /// A virtual key (its token).
-    Key(String),
+    /// A virtual key that passed the route gates.
+    Key(Box<access::KeyCaller>),
 }
 
 /// The simulator's routes over `store`, managed with `master_key`.
@@ -73,6 +76,7 @@ pub fn router(master_key: impl Into<String>, store: Store) -> Router {
         .route("/team/list", get(teams::list))
         .route("/team/update", post(teams::update))
         .route("/team/delete", post(teams::delete))
+        .route("/team/permissions_update", post(teams::permissions_update))
         .route("/model/new", post(models::new))
         .route("/model/info", get(models::info))
         .route("/v1/model/info", get(models::info))
@@ -186,6 +190,32 @@ fn key_status(row: &Value, deleted: bool, now: Micros) -> &'static str {
     }
 }
 
+impl Caller {
+    /// The virtual key, when the caller is not the master key.
+    fn key(&self) -> Option<&access::KeyCaller> {
+        match self {
+            Caller::Admin => None,
+            Caller::Key(k) => Some(k),
+        }
+    }
+
+    /// `created_by` / `updated_by` for a write: the caller's user, the admin's for the master key.
+    fn changed_by(&self) -> Value {
+        match self {
+            Caller::Admin => ADMIN_USER_ID.into(),
+            Caller::Key(k) => k.user_id.clone().map_or(Value::Null, Value::String),
+        }
+    }
+
+    /// Refuses a non-admin on a write whose team-admin rules are not simulated.
+    fn admin_only(&self, route: &str) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Key(_) => Err(access::not_simulated(route)),
+        }
+    }
+}
+
 impl Lite {
     /// Checks the caller's key like `user_api_key_auth`.
     fn authenticate(&self, headers: &HeaderMap, path: &str) -> Result<Caller, ApiError> {
@@ -224,10 +254,13 @@ impl Lite {
                 ),
                 Some("None"),
             )),
-            _ if path != "/key/info" => Err(ApiError::auth(format!(
-                "Authentication Error, only the master key may call {path} on this simulator (virtual keys may read their own /key/info)"
-            ))),
-            _ => Ok(Caller::Key(token)),
+            _ => {
+                let caller = self
+                    .store
+                    .read(|db| access::KeyCaller::from_row(&token, &row, db));
+                access::check_route(&caller, path)?;
+                Ok(Caller::Key(Box::new(caller)))
+            }
         }
     }
 }

@@ -61,7 +61,8 @@ fn object<'a>(body: &'a Value, name: &str) -> Result<&'a Map<String, Value>, Api
 /// `POST /model/new` with a `Deployment`.
 pub(super) async fn new(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/model/new")?;
+    lite.authenticate(&headers, "/model/new")?
+        .admin_only("/model/new")?;
     let Some(model_name) = body.get("model_name").and_then(Value::as_str) else {
         return Err(ApiError::Validation(vec![fields::missing(
             &body,
@@ -183,7 +184,8 @@ pub(super) async fn patch(
     bytes: Bytes,
 ) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/model/update")?;
+    lite.authenticate(&headers, "/model/update")?
+        .admin_only("/model/update")?;
     let row = lite.store.commit(|db, now| {
         let Some(row) = db.models.get_mut(&model_id) else {
             return Err(ApiError::http(
@@ -223,7 +225,8 @@ pub(super) async fn patch(
 /// `POST /model/delete` with `{"id"}`.
 pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/model/delete")?;
+    lite.authenticate(&headers, "/model/delete")?
+        .admin_only("/model/delete")?;
     let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string) else {
         return Err(ApiError::Validation(vec![fields::missing(&body, "id")]));
     };

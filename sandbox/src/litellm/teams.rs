@@ -194,7 +194,8 @@ fn check_budgets(f: &Map<String, Value>) -> Result<(), ApiError> {
 /// `POST /team/new`
 pub(super) async fn new(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/team/new")?;
+    lite.authenticate(&headers, "/team/new")?
+        .admin_only("/team/new")?;
     let mut f = fields::validate(&body, &[TEAM_NEW]).map_err(ApiError::Validation)?;
     check_budgets(&f)?;
     if let (Some(Value::Array(dflt)), Some(Value::Array(models))) =
@@ -243,7 +244,7 @@ pub(super) async fn list(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Res {
-    lite.authenticate(&headers, "/team/list")?;
+    let caller = lite.authenticate(&headers, "/team/list")?;
     let get = |name: &str| {
         q.iter()
             .rev()
@@ -251,6 +252,17 @@ pub(super) async fn list(
             .map(|(_, v)| v.clone())
     };
     let (org, user) = (get("organization_id"), get("user_id"));
+    // `_authorize_and_filter_teams`: a non-admin may only list its own user's teams.
+    if let Some(k) = caller.key().filter(|k| user.is_none() || k.user_id != user) {
+        return Err(ApiError::http_error(
+            Kind::Internal,
+            401,
+            format!(
+                "Only admin users can query all teams/other teams. Your user role={}",
+                k.role_text()
+            ),
+        ));
+    }
     let rows: Vec<Value> = lite.store.read(|db| {
         db.teams
             .values()
@@ -274,7 +286,7 @@ pub(super) async fn info(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Res {
-    lite.authenticate(&headers, "/team/info")?;
+    let caller = lite.authenticate(&headers, "/team/info")?;
     let get = |name: &str| {
         q.iter()
             .rev()
@@ -329,6 +341,9 @@ pub(super) async fn info(
             json!({ "message": format!("Team not found, passed team id: {team_id}.") }),
         ));
     };
+    if let Some(k) = caller.key() {
+        super::access::may_read_team(k, &team)?;
+    }
     if let Some(n) = key_limit {
         keys.truncate(n);
     }
@@ -371,7 +386,8 @@ pub(super) async fn info(
 /// `POST /team/update`: only the fields sent change; null resets a column.
 pub(super) async fn update(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/team/update")?;
+    lite.authenticate(&headers, "/team/update")?
+        .admin_only("/team/update")?;
     let table: Vec<(&str, Ty)> = std::iter::once(("team_id", Ty::NonNull(&Ty::Str)))
         .chain(
             TEAM_NEW
@@ -430,7 +446,8 @@ pub(super) async fn member_add(
     bytes: Bytes,
 ) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/team/member_add")?;
+    lite.authenticate(&headers, "/team/member_add")?
+        .admin_only("/team/member_add")?;
     let table: &[(&str, Ty)] = &[
         ("team_id", Ty::NonNull(&Ty::Str)),
         ("max_budget_in_team", Ty::Num),
@@ -543,10 +560,68 @@ pub(super) async fn member_add(
     ok(row.into())
 }
 
+/// `POST /team/permissions_update` (`update_team_member_permissions`, team_endpoints.py): sets
+/// the routes the team's plain members may call for its keys; unknown team 404.
+pub(super) async fn permissions_update(
+    State(lite): State<Arc<Lite>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Res {
+    let body = body(&bytes)?;
+    let caller = lite.authenticate(&headers, "/team/permissions_update")?;
+    let table: &[(&str, Ty)] = &[
+        ("team_id", Ty::NonNull(&Ty::Str)),
+        ("team_member_permissions", Ty::NonNull(&Ty::StrList)),
+    ];
+    let f = fields::validate(&body, &[table]).map_err(ApiError::Validation)?;
+    let mut errs = Vec::new();
+    for name in ["team_id", "team_member_permissions"] {
+        if !f.contains_key(name) {
+            errs.push(fields::missing(&body, name));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let team_id = f["team_id"].as_str().unwrap_or_default().to_owned();
+    let row = lite.store.commit(|db, now| {
+        let Some(Value::Object(mut row)) = db.teams.get(&team_id).cloned() else {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                404,
+                format!("Team not found, passed team_id={team_id}"),
+            ));
+        };
+        // Proxy admins and the team's admins only (TEAM_OR_ORG_ADMIN; orgs not simulated).
+        let team_admin = |k: &super::access::KeyCaller| {
+            k.user_id
+                .as_deref()
+                .and_then(|u| super::access::member(&Value::Object(row.clone()), u).cloned())
+                .is_some_and(|m| m["role"] == "admin")
+        };
+        if caller.key().is_some_and(|k| !team_admin(k)) {
+            return Err(ApiError::http_error(
+                Kind::Internal,
+                403,
+                format!("Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id={team_id}"),
+            ));
+        }
+        row.insert(
+            "team_member_permissions".into(),
+            f["team_member_permissions"].clone(),
+        );
+        row.insert("updated_at".into(), time::format(now).into());
+        db.teams.insert(team_id.clone(), Value::Object(row.clone()));
+        Ok(row)
+    })?;
+    ok(shown(&row).into())
+}
+
 /// `POST /team/delete`: all ids must exist; the teams' keys go with them.
 pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, bytes: Bytes) -> Res {
     let body = body(&bytes)?;
-    lite.authenticate(&headers, "/team/delete")?;
+    lite.authenticate(&headers, "/team/delete")?
+        .admin_only("/team/delete")?;
     let f = fields::validate(&body, &[TEAM_DELETE]).map_err(ApiError::Validation)?;
     let Some(Value::Array(sent)) = f.get("team_ids") else {
         return Err(ApiError::Validation(vec![fields::missing(
@@ -575,7 +650,7 @@ pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
             })
             .map(|(t, _)| t.clone())
             .collect();
-        keys::archive(db, &tokens, now);
+        keys::archive(db, &tokens, now, super::ADMIN_USER_ID.into());
         for id in &ids {
             db.teams.remove(id);
         }

@@ -662,3 +662,174 @@ pub fn leftovers(sb: &RunningSandbox, prefix: &str) -> Result<Vec<String>> {
     }
     Ok(left)
 }
+
+/// The template's provisioning key, tried on the LiteLLM simulator: it makes a contractor-team
+/// key within its budget, and is refused a higher budget, another team, admin routes and
+/// another user's key. Everything it makes here is deleted again.
+pub async fn check_provisioning_key(sb: &RunningSandbox, state: &Value) -> Result<Vec<String>> {
+    let v = values(state, "webide_litellm_key.provisioner")
+        .context("webide_litellm_key.provisioner in state")?;
+    let (key, team) = (
+        v["key"].as_str().context("provisioning key secret")?,
+        v["team_id"].as_str().context("provisioning key team")?,
+    );
+    let master = sb.config.litellm_master_key.clone();
+    let http = reqwest::Client::new();
+    let call = |bearer: String, path: &'static str, body: Value| {
+        let req = http
+            .post(format!("{}{path}", sb.litellm_url))
+            .bearer_auth(bearer)
+            .json(&body);
+        async move {
+            let res = req.send().await.with_context(|| format!("POST {path}"))?;
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            anyhow::Ok((status, body))
+        }
+    };
+    let message = |b: &Value| {
+        b["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut lines = Vec::new();
+
+    let (st, made) = call(
+        key.into(),
+        "/key/generate",
+        json!({"team_id": team, "key_type": "llm_api", "max_budget": 25, "key_alias": "main-job-provisioning-check"}),
+    )
+    .await?;
+    ensure!(
+        st == 200,
+        "the provisioning key could not make a contractor key: {st} {made}"
+    );
+    ensure!(
+        made["user_id"] == "workspace-provisioner"
+            && made["allowed_routes"] == json!(["llm_api_routes"]),
+        "the key it made: {made}"
+    );
+    lines.push("makes a contractor-team key (llm_api routes, 25 USD): 200".into());
+
+    let (st, b) = call(
+        key.into(),
+        "/key/generate",
+        json!({"team_id": team, "max_budget": 1000}),
+    )
+    .await?;
+    ensure!(
+        st == 400 && message(&b).contains("cannot exceed the caller's own max_budget"),
+        "over budget: {st} {b}"
+    );
+    lines.push(format!(
+        "refused above its own budget: {st} ({})",
+        message(&b)
+    ));
+
+    let (st, other) = call(
+        master.clone(),
+        "/team/new",
+        json!({"team_alias": "main-job-other-team"}),
+    )
+    .await?;
+    ensure!(st == 200, "making another team: {st} {other}");
+    let other_id = other["team_id"].as_str().unwrap_or_default().to_owned();
+    let (st, b) = call(key.into(), "/key/generate", json!({"team_id": other_id})).await?;
+    let (dst, _) = call(
+        master.clone(),
+        "/team/delete",
+        json!({"team_ids": [other_id]}),
+    )
+    .await?;
+    ensure!(dst == 200, "deleting the other team");
+    ensure!(
+        st == 400 && message(&b).contains("not assigned to team"),
+        "another team: {st} {b}"
+    );
+    lines.push(format!("refused for another team: {st} ({})", message(&b)));
+
+    for path in ["/team/new", "/model/new", "/team/member_add"] {
+        let (st, b) = call(key.into(), path, json!({})).await?;
+        ensure!(
+            st == 403 && message(&b).starts_with("Virtual key is not allowed to call this route"),
+            "{path}: {st} {b}"
+        );
+        lines.push(format!("refused {path}: {st}"));
+    }
+
+    let someone = sb
+        .litellm_store()
+        .snapshot()
+        .keys
+        .values()
+        .find(|k| k["user_id"] == "contractor1")
+        .and_then(|k| k["token"].as_str().map(str::to_owned))
+        .context("contractor1's key")?;
+    let (st, b) = call(key.into(), "/key/delete", json!({"keys": [someone]})).await?;
+    ensure!(st == 403, "deleting contractor1's key: {st} {b}");
+    lines.push(format!("refused deleting contractor1's key: {st}"));
+
+    let (st, b) = call(key.into(), "/key/delete", json!({"keys": [made["token"]]})).await?;
+    ensure!(st == 200, "deleting its own key: {st} {b}");
+    lines.push("deletes the key it made: 200".into());
+    Ok(lines)
+}
+
+/// The role matrix's "cannot create repositories": each person tries `POST /user/repos` with
+/// their own password on Gitea. Contractors and read-only users (max_repo_creation 0) are
+/// refused by Gitea's repository limit; the app manager may, and the repository is removed.
+pub async fn check_repo_creation(sb: &RunningSandbox, password: &str) -> Result<Vec<String>> {
+    let http = reqwest::Client::new();
+    let mut lines = Vec::new();
+    for (user, allowed) in [
+        ("contractor1", false),
+        ("contractor2", false),
+        ("contractor3", false),
+        ("readonly", false),
+        ("appmanager", true),
+    ] {
+        let res = http
+            .post(format!("{}/api/v1/user/repos", sb.gitea_url))
+            .basic_auth(user, Some(password))
+            .json(&json!({"name": "main-job-repo-create-check"}))
+            .send()
+            .await
+            .with_context(|| format!("POST /user/repos as {user}"))?;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if allowed {
+            ensure!(
+                status == 201,
+                "{user} could not create a repository: {status} {body}"
+            );
+            let del = http
+                .delete(format!(
+                    "{}/api/v1/repos/{user}/main-job-repo-create-check",
+                    sb.gitea_url
+                ))
+                .header(
+                    "Authorization",
+                    format!("token {}", sb.config.gitea_admin_token),
+                )
+                .send()
+                .await?;
+            ensure!(
+                del.status().is_success(),
+                "removing {user}'s check repository: {}",
+                del.status()
+            );
+            lines.push(format!("{user:<12} may create a repository: {status}"));
+        } else {
+            let msg = body["message"].as_str().unwrap_or_default();
+            ensure!(
+                status == 403 && msg.contains("maximum limit of repositories"),
+                "{user} was not refused a repository: {status} {body}"
+            );
+            lines.push(format!(
+                "{user:<12} cannot create a repository: {status} ({msg})"
+            ));
+        }
+    }
+    Ok(lines)
+}
