@@ -83,7 +83,8 @@ pub struct SandboxConfig {
     pub tls: bool,
     /// Check every request and answer against the upstream API documents (see [`contract`];
     /// on by default). Without the documents the checks are skipped with a message, and
-    /// [`start`] fails under `CI`. CLI `--no-contract-checks`.
+    /// [`start`] fails under `CI`. CLI `--no-contract-checks`; env
+    /// `WEBIDE_SANDBOX_CONTRACT_CHECKS=0` sets the default to off.
     pub contract_checks: bool,
 }
 
@@ -102,7 +103,9 @@ impl Default for SandboxConfig {
             state_dir: None,
             faults: Default::default(),
             tls: false,
-            contract_checks: true,
+            // WEBIDE_SANDBOX_CONTRACT_CHECKS=0 turns them off (to measure their cost).
+            contract_checks: std::env::var("WEBIDE_SANDBOX_CONTRACT_CHECKS")
+                .map_or(true, |v| !matches!(v.trim(), "0" | "false")),
         }
     }
 }
@@ -151,6 +154,12 @@ impl RunningSandbox {
     /// `(checked exchanges, excused violations)`; `None` when the checks are off.
     pub fn contract_counts(&self) -> Option<(u64, u64)> {
         self.contract.as_ref().map(contract::Log::counts)
+    }
+
+    /// Time the checks took so far, and the one-off time of loading the documents.
+    pub fn contract_cost(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let load = contract::Contract::shared().ok().flatten()?.load_time;
+        self.contract.as_ref().map(|l| (l.spent(), load))
     }
 
     /// HTTP requests `service` (e.g. `"litellm"`) has answered so far (benchmarks count the

@@ -105,7 +105,7 @@ pub struct Deviation {
 impl Deviation {
     fn matches(&self, v: &Violation) -> bool {
         self.service == v.service
-            && self.operation == v.operation
+            && (self.operation == "*" || self.operation == v.operation)
             && self.direction == v.direction
             && (self.pointer == "*" || self.pointer == v.pointer)
             && (self.contains == "*" || v.message.contains(&self.contains))
@@ -113,7 +113,8 @@ impl Deviation {
 }
 
 /// The built-in list (`deviations.txt`): `service | METHOD /template | direction | pointer |
-/// message substring | reason`; `-` is the empty pointer, `*` matches anything.
+/// message substring | reason`; `-` is the empty pointer, `*` matches anything (operation,
+/// pointer, message).
 pub fn deviations() -> &'static [Deviation] {
     static LIST: OnceLock<Vec<Deviation>> = OnceLock::new();
     LIST.get_or_init(|| {
@@ -161,6 +162,8 @@ pub fn parse_deviations(text: &str) -> anyhow::Result<Vec<Deviation>> {
 /// The documents, parsed once per process.
 pub struct Contract {
     specs: BTreeMap<&'static str, Arc<Spec>>,
+    /// How long reading and parsing the documents took (once per process).
+    pub load_time: std::time::Duration,
 }
 
 impl Contract {
@@ -193,6 +196,7 @@ impl Contract {
 
     /// Reads every document of [`DOCUMENTS`] from `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Contract> {
+        let started = std::time::Instant::now();
         let mut specs = BTreeMap::new();
         for (service, file) in DOCUMENTS {
             let path = dir.join(file);
@@ -208,7 +212,10 @@ impl Contract {
             let spec = Spec::new(root).with_context(|| format!("reading {}", path.display()))?;
             specs.insert(service, Arc::new(spec));
         }
-        Ok(Contract { specs })
+        Ok(Contract {
+            specs,
+            load_time: started.elapsed(),
+        })
     }
 
     /// A checker for `service` that records into `log`.
@@ -231,6 +238,8 @@ struct LogInner {
     violations: Vec<Violation>,
     checked: u64,
     excused: u64,
+    /// Time spent checking (parsing bodies, matching, validating), handlers excluded.
+    spent: std::time::Duration,
 }
 
 impl Log {
@@ -251,13 +260,19 @@ impl Log {
         (l.checked, l.excused)
     }
 
+    /// Time spent checking so far (the cost of the checks; handlers excluded).
+    pub fn spent(&self) -> std::time::Duration {
+        self.lock().spent
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn record(&self, found: Vec<Violation>) {
+    fn record(&self, found: Vec<Violation>, spent: std::time::Duration) {
         let mut l = self.lock();
         l.checked += 1;
+        l.spent += spent;
         for v in found {
             if deviations().iter().any(|d| d.matches(&v)) {
                 l.excused += 1;
@@ -274,6 +289,7 @@ impl Log {
         serde_json::json!({
             "checked": l.checked,
             "excused": l.excused,
+            "spent_ms": l.spent.as_secs_f64() * 1e3,
             "violations": l.violations,
         })
     }
@@ -309,6 +325,7 @@ impl Checker {
             Ok(b) => b,
             Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
+        let started = std::time::Instant::now();
         let path = parts.uri.path().to_string();
         let ctype = content_type(&parts.headers);
         let found = self.spec.find(parts.method.as_str(), &path);
@@ -337,12 +354,13 @@ impl Checker {
             }
             None => {}
         }
+        let spent = started.elapsed();
         let res = next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
         let Some((op, _)) = found else {
             if !violations.is_empty() {
-                self.log.record(violations);
+                self.log.record(violations, spent);
             }
             return res;
         };
@@ -353,9 +371,10 @@ impl Checker {
                 return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
             }
         };
+        let started = std::time::Instant::now();
         let ctype = content_type(&parts.headers);
         violations.extend(self.check_response(op, parts.status, ctype.as_deref(), &bytes));
-        self.log.record(violations);
+        self.log.record(violations, spent + started.elapsed());
         Response::from_parts(parts, Body::from(bytes))
     }
 
@@ -499,6 +518,10 @@ impl Checker {
         let is_json = ctype.is_some_and(|c| c.contains("json"));
         match schema {
             None if body.is_empty() => {}
+            None if is_json && code >= 400 => bad(
+                String::new(),
+                "JSON error body where the spec declares none".into(),
+            ),
             None if is_json => bad(
                 String::new(),
                 "JSON body where the spec declares none".into(),

@@ -196,7 +196,14 @@ impl<'a> Validator<'a> {
             if found.is_empty() {
                 return;
             }
-            if best.as_ref().is_none_or(|b| found.len() < b.len()) {
+            // A branch whose type the value does not even have is the least helpful one.
+            let rank = |f: &Vec<Issue>| {
+                let wrong_type = f
+                    .iter()
+                    .any(|i| i.pointer == *ptr && i.message.contains("the schema wants"));
+                (wrong_type, f.len())
+            };
+            if best.as_ref().is_none_or(|b| rank(&found) < rank(b)) {
                 best = Some(found);
             }
         }
