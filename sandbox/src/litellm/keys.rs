@@ -950,6 +950,16 @@ pub(super) async fn list(
                 .and_then(|t| teams.get(t))
                 .map(|t| t["team_alias"].clone());
             r["team_alias"] = team_alias.unwrap_or(Value::Null);
+            // Keys are listed as `UserAPIKeyAuth` (live) or `LiteLLM_DeletedVerificationToken`
+            // (the route's response model; extra fields ignored): neither has `policies`, and
+            // `UserAPIKeyAuth` has no `organization_id` (its field is `org_id`), so those
+            // never reach the client.
+            if let Some(m) = r.as_object_mut() {
+                m.remove("policies");
+                if status != Some("deleted") {
+                    m.remove("organization_id");
+                }
+            }
             if expand_user {
                 r["user"] = Value::Null;
             }
