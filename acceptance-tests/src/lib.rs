@@ -254,3 +254,29 @@ impl HarnessBuilder {
         })
     }
 }
+
+/// Fails (listing each one) when the sandbox recorded contract violations: a request of the
+/// provider or an answer of a simulator that breaks the upstream API document (see
+/// `webide_sandbox::contract`). Every test that starts a sandbox calls it at its end.
+pub fn assert_contract(sb: &webide_sandbox::RunningSandbox) -> Result<()> {
+    let found = sb.contract_violations();
+    if let (Some((checked, excused)), Some((spent, load))) =
+        (sb.contract_counts(), sb.contract_cost())
+    {
+        eprintln!(
+            "contract: {checked} exchanges checked in {:.1} ms (documents loaded once in {:.0} ms), {excused} known deviations, {} violations",
+            spent.as_secs_f64() * 1e3,
+            load.as_secs_f64() * 1e3,
+            found.len()
+        );
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = found.iter().map(|v| format!("  {v}")).collect();
+    anyhow::bail!(
+        "{} contract violation(s) against ../shared/specs:\n{}",
+        found.len(),
+        list.join("\n")
+    )
+}

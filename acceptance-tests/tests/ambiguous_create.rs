@@ -197,6 +197,7 @@ async fn lost_create_answers_are_adopted_without_duplicates() -> Result<()> {
     wd.apply_with(&["-parallelism=4"]).await?;
     check(&sb, &wd, &ALL).await?;
     wd.plan().await?.assert_empty()?;
+    webide_acceptance_tests::assert_contract(&sb)?;
     sb.shutdown().await;
     Ok(())
 }
@@ -342,6 +343,7 @@ async fn objects_made_by_hand_are_not_taken_over() -> Result<()> {
         "left after destroy: {:?}",
         on_server(&sb)
     );
+    webide_acceptance_tests::assert_contract(&sb)?;
     sb.shutdown().await;
     Ok(())
 }

@@ -291,5 +291,6 @@ async fn authentik_rbac_users_and_sso_apps() -> Result<()> {
             seeded.count(k)
         );
     }
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

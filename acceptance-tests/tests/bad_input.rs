@@ -830,5 +830,6 @@ async fn invalid_configurations_are_refused_with_the_attribute_named() -> Result
     let _ = std::fs::remove_dir_all(fixture_root());
     ensure!(all.len() >= 30, "the table holds at least 30 cases");
     println!("{} invalid configurations refused", all.len());
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

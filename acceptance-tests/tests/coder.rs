@@ -386,6 +386,7 @@ async fn coder_template_users_groups() -> Result<()> {
             .map(|u| u["username"].clone())
             .collect::<Vec<Value>>()
     );
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }
 
@@ -591,5 +592,6 @@ async fn coder_unlicensed_and_contract() -> Result<()> {
         let out = bad.run_expect_failure(&["validate", "-no-color"]).await?;
         ensure!(out.stderr.contains(attr), "{body}: {}", out.stderr);
     }
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

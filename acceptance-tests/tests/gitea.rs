@@ -398,6 +398,7 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
         st.users.keys()
     );
     ensure!(st.orgs.is_empty() && st.repos.is_empty() && st.teams.is_empty());
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }
 
@@ -578,5 +579,6 @@ async fn gitea_edit_rename_and_repository_limit() -> Result<()> {
 
     wd.destroy().await?;
     ensure!(store.snapshot().users.len() == 1);
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

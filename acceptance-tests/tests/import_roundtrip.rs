@@ -676,6 +676,7 @@ async fn every_resource_plans_twice_clean_and_imports_clean() -> Result<()> {
     if !problems.is_empty() {
         bail!("{} problem(s):\n{}", problems.len(), problems.join("\n"));
     }
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }
 

@@ -249,6 +249,7 @@ async fn litellm_key_lifecycle() -> Result<()> {
         "teams left after destroy: {:?}",
         state.teams.keys().collect::<Vec<_>>()
     );
+    webide_acceptance_tests::assert_contract(&env.sb)?;
     Ok(())
 }
 
@@ -278,6 +279,7 @@ async fn litellm_bad_input_is_refused_at_plan_time() -> Result<()> {
     }
     let state = env.sb.litellm_store().snapshot();
     ensure!(state.keys.is_empty(), "no API write for invalid input");
+    webide_acceptance_tests::assert_contract(&env.sb)?;
     Ok(())
 }
 
@@ -418,5 +420,6 @@ async fn litellm_real_proxy_rules() -> Result<()> {
         out.stderr
     );
     ensure!(store.snapshot().teams.is_empty(), "no team made");
+    webide_acceptance_tests::assert_contract(&env.sb)?;
     Ok(())
 }

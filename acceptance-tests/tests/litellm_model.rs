@@ -188,5 +188,6 @@ async fn litellm_model_lifecycle() -> Result<()> {
         !log_text.contains(UPSTREAM_KEY),
         "the upstream key is in the TF_LOG=trace log"
     );
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

@@ -172,5 +172,6 @@ async fn trace_log_has_only_our_targets_and_no_secrets() -> Result<()> {
             "a sensitive_env value is in the trace log"
         );
     }
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

@@ -78,5 +78,6 @@ async fn self_signed_https_needs_the_ca_or_insecure() -> Result<()> {
     wd.plan().await?.assert_empty()?;
     wd.destroy().await?;
     ensure!(store.snapshot().teams.is_empty());
+    webide_acceptance_tests::assert_contract(&sb)?;
     Ok(())
 }

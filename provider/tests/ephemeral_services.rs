@@ -12,8 +12,11 @@ use webide_provider::protocol::value::Value;
 use webide_provider::provider::{Clients, WebideProvider};
 use webide_sandbox::{Ports, RunningSandbox, SandboxConfig};
 
-fn block(pairs: &[(&str, &str)]) -> Value {
-    let mut b = Value::Object(Default::default());
+/// The provider block `name` (every attribute null, as Terraform sends it) with `pairs` set.
+fn block(name: &str, pairs: &[(&str, &str)]) -> Value {
+    let schema = WebideProvider.schema();
+    let nested = schema.block.blocks.iter().find(|b| b.name == name);
+    let mut b = nested.expect("provider block").block.null_object();
     for (k, v) in pairs {
         b.set(k, Value::string(*v));
     }
@@ -25,10 +28,13 @@ async fn clients(sb: &RunningSandbox, gitea: Value) -> Clients {
     let mut config = p.schema().block.null_object();
     config.set(
         "litellm",
-        block(&[
-            ("url", &sb.litellm_url),
-            ("master_key", &sb.config.litellm_master_key),
-        ]),
+        block(
+            "litellm",
+            &[
+                ("url", &sb.litellm_url),
+                ("master_key", &sb.config.litellm_master_key),
+            ],
+        ),
     );
     config.set("gitea", gitea);
     match p.configure(&config, StopSource::new().token()).await {
@@ -126,11 +132,14 @@ async fn gitea_token_authenticates_until_closed() {
         .await
         .unwrap();
     let cfg = &sb.config;
-    let basic = block(&[
-        ("url", &sb.gitea_url),
-        ("username", &cfg.gitea_admin_username),
-        ("password", &cfg.gitea_admin_password),
-    ]);
+    let basic = block(
+        "gitea",
+        &[
+            ("url", &sb.gitea_url),
+            ("username", &cfg.gitea_admin_username),
+            ("password", &cfg.gitea_admin_password),
+        ],
+    );
     let c = clients(&sb, basic).await;
     let config = config_of(
         &EphemeralToken,
@@ -181,7 +190,10 @@ async fn gitea_token_authenticates_until_closed() {
     // Signed in with a token: Gitea would refuse; the provider says why before asking.
     let with_token = clients(
         &sb,
-        block(&[("url", &sb.gitea_url), ("token", &cfg.gitea_admin_token)]),
+        block(
+            "gitea",
+            &[("url", &sb.gitea_url), ("token", &cfg.gitea_admin_token)],
+        ),
     )
     .await;
     match EphemeralToken.open(&with_token, &config).await {

@@ -3,6 +3,7 @@
 
 pub mod authentik;
 pub mod coder;
+pub mod contract;
 pub mod faults;
 pub mod gitea;
 pub mod http;
@@ -85,6 +86,11 @@ pub struct SandboxConfig {
     /// Serve HTTPS with a fresh self-signed certificate for `localhost` and
     /// 127.0.0.1 (its PEM is [`RunningSandbox::ca_pem`]).
     pub tls: bool,
+    /// Check every request and answer against the upstream API documents (see [`contract`];
+    /// on by default). Without the documents the checks are skipped with a message, and
+    /// [`start`] fails under `CI`. CLI `--no-contract-checks`; env
+    /// `WEBIDE_SANDBOX_CONTRACT_CHECKS=0` sets the default to off.
+    pub contract_checks: bool,
 }
 
 impl Default for SandboxConfig {
@@ -103,6 +109,9 @@ impl Default for SandboxConfig {
             state_dir: None,
             faults: Default::default(),
             tls: false,
+            // WEBIDE_SANDBOX_CONTRACT_CHECKS=0 turns them off (to measure their cost).
+            contract_checks: std::env::var("WEBIDE_SANDBOX_CONTRACT_CHECKS")
+                .map_or(true, |v| !matches!(v.trim(), "0" | "false")),
         }
     }
 }
@@ -126,10 +135,39 @@ pub struct RunningSandbox {
     gitea_store: gitea::Store,
     coder_store: coder::Store,
     requests: BTreeMap<&'static str, Arc<AtomicU64>>,
+    contract: Option<contract::Log>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
+    /// Contract violations recorded so far, every service (empty when the checks are off).
+    pub fn contract_violations(&self) -> Vec<contract::Violation> {
+        self.contract
+            .as_ref()
+            .map(contract::Log::violations)
+            .unwrap_or_default()
+    }
+
+    /// Removes and returns the violations recorded so far: a test that sends a wrong request
+    /// on purpose takes (and asserts) the one it caused.
+    pub fn take_contract_violations(&self) -> Vec<contract::Violation> {
+        self.contract
+            .as_ref()
+            .map(contract::Log::take)
+            .unwrap_or_default()
+    }
+
+    /// `(checked exchanges, excused violations)`; `None` when the checks are off.
+    pub fn contract_counts(&self) -> Option<(u64, u64)> {
+        self.contract.as_ref().map(contract::Log::counts)
+    }
+
+    /// Time the checks took so far, and the one-off time of loading the documents.
+    pub fn contract_cost(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let load = contract::Contract::shared().ok().flatten()?.load_time;
+        self.contract.as_ref().map(|l| (l.spent(), load))
+    }
+
     /// HTTP requests `service` (e.g. `"litellm"`) has answered so far (benchmarks count the
     /// API calls of a refresh with it).
     pub fn requests(&self, service: &str) -> u64 {
@@ -191,6 +229,7 @@ struct Listen<'a> {
     tls: Option<tokio_rustls::TlsAcceptor>,
     tasks: Vec<JoinHandle<()>>,
     requests: BTreeMap<&'static str, Arc<AtomicU64>>,
+    contract: Option<(Arc<contract::Contract>, contract::Log)>,
 }
 
 impl Listen<'_> {
@@ -202,6 +241,14 @@ impl Listen<'_> {
         app: Router,
         is_health: fn(&str) -> bool,
     ) -> anyhow::Result<String> {
+        // Inside the fault layer: injected failures are not the simulator's answers.
+        let app = match &self.contract {
+            Some((c, log)) => match c.checker(service, log.clone()) {
+                Some(checker) => checker.layer(app),
+                None => app,
+            },
+            None => app,
+        };
         let app = faults::apply(
             app,
             self.config.faults.get(service),
@@ -253,6 +300,14 @@ pub async fn start(
     } else {
         (None, None)
     };
+    let contract = if config.contract_checks {
+        contract_documents()
+            .await?
+            .map(|c| (c, contract::Log::default()))
+    } else {
+        None
+    };
+    let log = contract.as_ref().map(|(_, log)| log.clone());
     let c = &config;
     let mut l = Listen {
         config: c,
@@ -261,6 +316,7 @@ pub async fn start(
         tls,
         tasks: Vec::new(),
         requests: BTreeMap::new(),
+        contract,
     };
     let litellm_url = l
         .serve(
@@ -307,8 +363,34 @@ pub async fn start(
         gitea_store,
         coder_store,
         requests,
+        contract: log,
         tasks,
     })
+}
+
+/// The upstream documents for the contract checks; `None` (with a message, once) when they
+/// are absent, an error under `CI`.
+async fn contract_documents() -> anyhow::Result<Option<Arc<contract::Contract>>> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let loaded = tokio::task::spawn_blocking(contract::Contract::shared)
+        .await?
+        .context("loading the API documents for the contract checks")?;
+    if loaded.is_none() {
+        let dir = contract::Contract::specs_dir();
+        if std::env::var_os("CI").is_some() {
+            bail!(
+                "contract checks: {} is absent under CI; set WEBIDE_SPECS_DIR",
+                dir.display()
+            );
+        }
+        SAID.call_once(|| {
+            eprintln!(
+                "SKIPPED contract checks: {} is absent; set WEBIDE_SPECS_DIR",
+                dir.display()
+            )
+        });
+    }
+    Ok(loaded)
 }
 
 const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--any-ports] [--state-dir D]
@@ -321,6 +403,7 @@ const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--
   --state-dir D        load and save state in D (default: in memory)
   --coder-premium      Coder with a Premium licence (groups); default: unlicensed
   --coder-fresh        Coder without users (create the first one: POST /api/v2/users/first)
+  --no-contract-checks do not check exchanges against the upstream API documents
   --tls                serve HTTPS with a self-signed certificate; its PEM is written
                        to sandbox-ca.pem in the state dir (or the current directory)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
@@ -364,6 +447,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
             ("--host", _) => host = value()?,
             ("--any-ports", _) => any = true,
             ("--tls", _) => config.tls = true,
+            ("--no-contract-checks", _) => config.contract_checks = false,
             ("--coder-premium", _) => config.coder_premium = true,
             ("--coder-fresh", _) => config.coder_fresh = true,
             ("--state-dir", _) => config.state_dir = Some(value()?.into()),

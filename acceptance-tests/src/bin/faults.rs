@@ -294,6 +294,7 @@ async fn main() -> Result<()> {
     let left = total(&on_server(&sb));
     println!("    destroy under faults: {left} objects left");
     ensure!(left == 0, "{left} objects left after destroy");
+    webide_acceptance_tests::assert_contract(&sb)?;
     sb.shutdown().await;
 
     println!("2. interrupted apply: SIGINT to terraform midway, then a re-run");
@@ -333,6 +334,7 @@ async fn main() -> Result<()> {
     wd.plan().await?.assert_empty()?;
     println!("    plan after the re-run: empty");
     wd.destroy().await?;
+    webide_acceptance_tests::assert_contract(&sb)?;
     sb.shutdown().await;
     println!("all fault figures OK");
     Ok(())

@@ -123,7 +123,13 @@ impl Resource<Clients> for GroupResource {
     async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
         let c = data.authentik.get()?;
         let id = id.trim();
-        let g = match c.get(GROUPS, id).await.map_err(|e| err("import", e))? {
+        // The primary key is a UUID: anything else is a name (the API document types the
+        // path parameter as a UUID, so a name is never sent there).
+        let by_pk = match uuid::Uuid::try_parse(id) {
+            Ok(_) => c.get(GROUPS, id).await.map_err(|e| err("import", e))?,
+            Err(_) => None,
+        };
+        let g = match by_pk {
             Some(g) => Some(g),
             None => c
                 .find(GROUPS, "name", id)

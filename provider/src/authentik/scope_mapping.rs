@@ -101,11 +101,16 @@ impl Resource<Clients> for ScopeMappingResource {
     async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
         let c = data.authentik.get()?;
         let id = id.trim();
-        let m = match c
-            .get(SCOPE_MAPPINGS, id)
-            .await
-            .map_err(|e| err("import", e))?
-        {
+        // The primary key is a UUID: anything else is a name (the API document types the
+        // path parameter as a UUID, so a name is never sent there).
+        let by_pk = match uuid::Uuid::try_parse(id) {
+            Ok(_) => c
+                .get(SCOPE_MAPPINGS, id)
+                .await
+                .map_err(|e| err("import", e))?,
+            Err(_) => None,
+        };
+        let m = match by_pk {
             Some(m) => Some(m),
             None => c
                 .find(SCOPE_MAPPINGS, "name", id)

@@ -164,6 +164,17 @@ fn state_from(base: &Value, t: &Json, version_message: Option<&str>) -> Value {
     s
 }
 
+/// The `codersdk.CreateTemplateVersionRequest` body: `template_id` only when the template
+/// exists (the field is a UUID; null is not one).
+fn version_request(file: &str, template_id: Option<&str>, message: &str, vars: Vec<Json>) -> Json {
+    let mut body = json!({"storage_method": "file", "file_id": file, "provisioner": "terraform",
+        "message": message, "user_variable_values": vars});
+    if let Some(id) = template_id {
+        body["template_id"] = json!(id);
+    }
+    body
+}
+
 /// Uploads the directory and builds a version; returns its id once the job succeeded.
 async fn push(
     c: &Client,
@@ -196,8 +207,7 @@ async fn push(
         .send(
             Method::POST,
             &format!("/organizations/{org_id}/templateversions"),
-            &json!({"storage_method": "file", "file_id": file, "provisioner": "terraform", "template_id": template_id,
-                    "message": format!("{MESSAGE_PREFIX}{hash}"), "user_variable_values": vars}),
+            &version_request(&file, template_id, &format!("{MESSAGE_PREFIX}{hash}"), vars),
             false,
         )
         .await

@@ -213,6 +213,14 @@ impl Client {
             .await
     }
 
+    /// A PUT without a body (the operation takes none in Gitea's API document).
+    async fn put_empty(&self, path: &str) -> Result<(), ApiError> {
+        self.api
+            .call(Method::PUT, &format!("/api/v1{path}"), &[], None, true)
+            .await
+            .map(|_| ())
+    }
+
     async fn delete(&self, path: &str) -> Result<(), ApiError> {
         gone_ok(
             self.api
@@ -353,9 +361,7 @@ impl Client {
     pub async fn team_member(&self, id: i64, user: &str, add: bool) -> Result<(), ApiError> {
         let path = format!("/teams/{id}/members/{}", seg(user));
         if add {
-            self.send(Method::PUT, &path, &json!({}), true)
-                .await
-                .map(|_| ())
+            self.put_empty(&path).await
         } else {
             self.delete(&path).await
         }
@@ -375,9 +381,7 @@ impl Client {
     ) -> Result<(), ApiError> {
         let path = format!("/teams/{id}/repos/{}/{}", seg(org), seg(repo));
         if add {
-            self.send(Method::PUT, &path, &json!({}), true)
-                .await
-                .map(|_| ())
+            self.put_empty(&path).await
         } else {
             self.delete(&path).await
         }

@@ -62,10 +62,14 @@ pub fn unknown_result(block: &Block, config: &Value) -> Value {
 /// that neither sets), and nested blocks as configured: Terraform refuses a result that
 /// differs there.
 pub fn conform_to_config(block: &Block, config: &Value, result: Value) -> Value {
-    let mut out = match result {
-        Value::Object(_) => result,
-        _ => block.null_object(),
-    };
+    // Every attribute present (null when the resource left it out), so lookups below never
+    // miss one.
+    let mut out = block.null_object();
+    if let Value::Object(m) = result {
+        for (k, v) in m {
+            out.set(&k, v);
+        }
+    }
     for a in &block.attributes {
         let c = config.get(&a.name);
         if !a.computed || !c.is_null() {

@@ -822,7 +822,7 @@ pub(crate) async fn create_version(
                        "readme": "", "archived": false, "warnings": [],
                        "created_by": {"id": me, "username": st.users[&me]["username"]},
                        "user_variable_values": b["user_variable_values"],
-                       "_file_id": file_id, "_created_ms": now_ms(), "_outcome": outcome, "_error": error, "_logs": logs});
+                       "_file_id": file_id, "_job_id": uuid::Uuid::new_v4().to_string(), "_created_ms": now_ms(), "_outcome": outcome, "_error": error, "_logs": logs});
         st.versions.insert(id, v.clone());
         Ok(v)
     })?;
@@ -844,7 +844,9 @@ fn render_version(v: &Value) -> Value {
     let done = status == "succeeded" || status == "failed";
     r.insert(
         "job".into(),
-        json!({"id": format!("job-{}", v["id"].as_str().unwrap_or_default()), "status": status,
+        // codersdk.ProvisionerJob.id is a UUID of its own (state saved before it was kept
+        // falls back to the version's id).
+        json!({"id": v.get("_job_id").unwrap_or(&v["id"]), "status": status,
                "error": if status == "failed" { v["_error"].clone() } else { json!("") },
                "file_id": v["_file_id"], "created_at": v["created_at"],
                "started_at": if age >= PENDING_MS { v["created_at"].clone() } else { Value::Null },

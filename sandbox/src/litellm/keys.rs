@@ -82,6 +82,72 @@ const COLUMNS: &[&str] = &[
     "object_permission",
 ];
 
+/// Fields of `GenerateKeyResponse` (litellm/proxy/_types.py): the route's `response_model`.
+/// FastAPI serialises the answer through it, and the model ignores extra fields, so a column
+/// or request field it does not declare never reaches the client.
+const GENERATE_RESPONSE_FIELDS: &[&str] = &[
+    "access_group_ids",
+    "agent_id",
+    "aliases",
+    "allowed_cache_controls",
+    "allowed_passthrough_routes",
+    "allowed_routes",
+    "allowed_vector_store_indexes",
+    "blocked",
+    "budget_duration",
+    "budget_fallbacks",
+    "budget_id",
+    "budget_limits",
+    "config",
+    "created_at",
+    "created_by",
+    "default_estimated_output_tokens",
+    "default_estimated_output_tokens_per_model",
+    "denied_passthrough_routes",
+    "disable_global_guardrails",
+    "duration",
+    "enable_prompt_caching",
+    "end_user_budget_id",
+    "enforced_params",
+    "expires",
+    "guardrails",
+    "key",
+    "key_alias",
+    "key_name",
+    "key_type",
+    "litellm_budget_table",
+    "max_budget",
+    "max_parallel_requests",
+    "mcp_rpm_limit",
+    "metadata",
+    "model_max_budget",
+    "model_rpm_limit",
+    "model_tpm_limit",
+    "models",
+    "object_permission",
+    "organization_id",
+    "permissions",
+    "policies",
+    "project_id",
+    "prompts",
+    "router_settings",
+    "rpm_limit",
+    "rpm_limit_type",
+    "spend",
+    "tag_rpm_limit",
+    "tags",
+    "team_id",
+    "throttle_on_budget_exceeded",
+    "token",
+    "token_id",
+    "tpd_limit",
+    "tpm_limit",
+    "tpm_limit_type",
+    "updated_at",
+    "updated_by",
+    "user_id",
+];
+
 /// Value of a column the database fills when nothing is given: the Prisma `@default`, or `[]`
 /// for a list column (Prisma lists are never null).
 fn column_default(name: &str) -> Value {
@@ -364,6 +430,7 @@ pub(super) async fn generate(
     {
         res.entry(*name).or_insert(Value::Null);
     }
+    res.retain(|k, _| GENERATE_RESPONSE_FIELDS.contains(&k.as_str()));
     ok(res.into())
 }
 
@@ -921,6 +988,16 @@ pub(super) async fn list(
                 .and_then(|t| teams.get(t))
                 .map(|t| t["team_alias"].clone());
             r["team_alias"] = team_alias.unwrap_or(Value::Null);
+            // Keys are listed as `UserAPIKeyAuth` (live) or `LiteLLM_DeletedVerificationToken`
+            // (the route's response model; extra fields ignored): neither has `policies`, and
+            // `UserAPIKeyAuth` has no `organization_id` (its field is `org_id`), so those
+            // never reach the client.
+            if let Some(m) = r.as_object_mut() {
+                m.remove("policies");
+                if status != Some("deleted") {
+                    m.remove("organization_id");
+                }
+            }
             if expand_user {
                 r["user"] = Value::Null;
             }

@@ -344,6 +344,7 @@ async fn main() -> Result<()> {
         p.started.elapsed().as_secs_f64(),
         o.out.display()
     );
+    webide_acceptance_tests::assert_contract(&sb)?;
     sb.shutdown().await;
     Ok(())
 }
