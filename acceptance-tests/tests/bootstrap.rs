@@ -341,6 +341,10 @@ async fn full_environment_checks_bootstrap_variables() -> Result<()> {
                 "-var",
                 "litellm_master_key=sk-test",
                 "-var",
+                "anthropic_api_key=sk-ant-test",
+                "-var",
+                "openai_api_key=sk-openai-test",
+                "-var",
                 &format!("{var}={bad}"),
             ])
             .await?;

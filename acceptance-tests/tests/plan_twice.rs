@@ -37,6 +37,18 @@ const CANNOT_RUN: &[(&str, &str)] = &[
         "runs psql in the compose_service example's postgres:16 container (not available, above); \
          exec_step.rs runs the same step on the Debian-built PostgreSQL and re-plans it empty",
     ),
+    (
+        "resources/webide_coder_first_user",
+        "needs a Coder without users at its own url (the shared sandbox has its admin);          bootstrap.rs applies it against a fresh Coder simulator and plans twice empty",
+    ),
+    (
+        "resources/webide_gitea_admin_user",
+        "runs Gitea's CLI in the compose_service example's Gitea container (upstream image, not          available); gitea_login_source.rs applies it in the stand-in Gitea image and re-plans empty",
+    ),
+    (
+        "resources/webide_gitea_login_source",
+        "runs Gitea's CLI in the compose_service example's Gitea container (upstream image, not          available); gitea_login_source.rs applies it in the stand-in Gitea image and re-plans empty",
+    ),
 ];
 
 /// Values the harness gives the examples' variables.

@@ -41,7 +41,7 @@ provider "webide" {
 provider "webide" {
   alias = "gitea"
   gitea {
-    url   = coalesce(var.gitea_url, "http://localhost:${webide_compose_service.gitea.port[0].external}")
+    url = coalesce(var.gitea_url, "http://localhost:${webide_compose_service.gitea.port[0].external}")
     # Basic auth as the admin the apply makes in the container (gitea.tf): no token exists
     # before the first apply.
     username = webide_gitea_admin_user.bootstrap.username

@@ -18,6 +18,14 @@ const NOT_SECRETS: &[(&str, &str)] = &[
         "the abbreviated key (sk-...abcd)",
     ),
     ("webide_litellm_key.key_alias", "a human name"),
+    (
+        "webide_litellm_key.key_type",
+        "what the key may call (llm_api, management, ...)",
+    ),
+    (
+        "data.webide_litellm_key.key_type",
+        "what the key may call (llm_api, management, ...)",
+    ),
     ("data.webide_litellm_key.id", "token id"),
     ("data.webide_litellm_key.key_name", "abbreviated key"),
     ("data.webide_litellm_key.key_alias", "a human name"),

@@ -144,7 +144,7 @@ async fn main() -> Result<()> {
     let mut p = Progress {
         started: Instant::now(),
         step: 0,
-        total: 13,
+        total: 14,
     };
     std::fs::create_dir_all(&o.out)?;
 
@@ -265,6 +265,14 @@ async fn main() -> Result<()> {
     }
     // The default of examples/full-environment's user_password (the main job leaves it).
     for line in support::check_repo_creation(&sb, "Password123!").await? {
+        println!("  {line}");
+    }
+
+    p.step("what a workspace build receives (tf_vars, secrets masked)");
+    let template_dir = workspace_root()
+        .join("templates")
+        .join("contractor-workspace");
+    for line in support::check_workspace_inputs(&state, &template_dir)? {
         println!("  {line}");
     }
 

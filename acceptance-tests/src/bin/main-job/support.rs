@@ -2,6 +2,8 @@
 //! through each service's own API or the docker CLI, as people do by hand) and the leftover
 //! check after destroy.
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -361,8 +363,10 @@ impl<'a> Drift<'a> {
         let res = self
             .http
             .request(method.clone(), &url)
-            .header(auth.0, auth.1)
-            .json(&body)
+            .header(auth.0, auth.1);
+        // A body only where the operation takes one (the contract checks refuse the rest).
+        let res = if body.is_null() { res } else { res.json(&body) };
+        let res = res
             .send()
             .await
             .with_context(|| format!("{method} {url}"))?;
@@ -749,8 +753,24 @@ pub async fn check_provisioning_key(sb: &RunningSandbox, state: &Value) -> Resul
     );
     lines.push(format!("refused for another team: {st} ({})", message(&b)));
 
-    for path in ["/team/new", "/model/new", "/team/member_add"] {
-        let (st, b) = call(key.into(), path, json!({})).await?;
+    // Well-formed requests, so the refusal is the route gate's and the contract checks pass.
+    let team_id = made["team_id"].clone();
+    for (path, body) in [
+        ("/team/new", json!({"team_alias": "provisioner-made"})),
+        (
+            "/model/new",
+            json!({
+                "model_name": "provisioner-model",
+                "litellm_params": {"model": "openai/gpt-4o-mini"},
+                "model_info": {"id": "provisioner-model-id"}
+            }),
+        ),
+        (
+            "/team/member_add",
+            json!({"team_id": team_id, "member": {"role": "admin", "user_id": "workspace-provisioner"}}),
+        ),
+    ] {
+        let (st, b) = call(key.into(), path, body).await?;
         ensure!(
             st == 403 && message(&b).starts_with("Virtual key is not allowed to call this route"),
             "{path}: {st} {b}"
@@ -831,5 +851,78 @@ pub async fn check_repo_creation(sb: &RunningSandbox, password: &str) -> Result<
             ));
         }
     }
+    Ok(lines)
+}
+
+/// What a workspace build of the contractor template would receive: the `tf_vars` pushed with
+/// the template (from state; values Terraform marks sensitive, and any whose name says key,
+/// token, secret or password, are shown masked), checked against the template's own
+/// `variable` blocks: every variable without a default must be given, every given one declared.
+pub fn check_workspace_inputs(state: &Value, template_dir: &Path) -> Result<Vec<String>> {
+    let addr = find_by_type(state, "webide_coder_template").context("coder template in state")?;
+    let resource = find_resource(state, &addr).context("coder template resource")?;
+    let vars = resource
+        .pointer("/values/tf_vars")
+        .and_then(Value::as_object)
+        .context("tf_vars of the coder template")?;
+    let marked = resource.pointer("/sensitive_values/tf_vars");
+    let masked = |k: &str| {
+        marked == Some(&Value::Bool(true))
+            || marked.and_then(|m| m.get(k)) == Some(&Value::Bool(true))
+            || ["key", "token", "secret", "password"]
+                .iter()
+                .any(|s| k.to_ascii_lowercase().contains(s))
+    };
+    let (mut required, mut declared) = (BTreeSet::new(), BTreeSet::new());
+    for entry in std::fs::read_dir(template_dir)
+        .with_context(|| format!("reading {}", template_dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let body: hcl::Body =
+            hcl::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        for block in body
+            .blocks()
+            .filter(|b| b.identifier.as_str() == "variable")
+        {
+            let Some(name) = block.labels.first().map(|l| l.as_str().to_string()) else {
+                continue;
+            };
+            if !block.body.attributes().any(|a| a.key.as_str() == "default") {
+                required.insert(name.clone());
+            }
+            declared.insert(name);
+        }
+    }
+    let given: BTreeSet<String> = vars.keys().cloned().collect();
+    let missing: Vec<_> = required.difference(&given).collect();
+    ensure!(
+        missing.is_empty(),
+        "template variables without a default that tf_vars does not give: {missing:?}"
+    );
+    let undeclared: Vec<_> = given.difference(&declared).collect();
+    ensure!(
+        undeclared.is_empty(),
+        "tf_vars the template does not declare: {undeclared:?}"
+    );
+    let mut lines: Vec<String> = vars
+        .iter()
+        .map(|(k, v)| {
+            let shown = match v.as_str() {
+                Some(s) if masked(k) => format!("(sensitive, {} characters)", s.chars().count()),
+                Some(s) => format!("{s:?}"),
+                None => v.to_string(),
+            };
+            format!("tf_vars.{k} = {shown}")
+        })
+        .collect();
+    lines.push(format!(
+        "all {} template variables without a default are given ({} declared)",
+        required.len(),
+        declared.len()
+    ));
     Ok(lines)
 }
