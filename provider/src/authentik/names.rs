@@ -10,6 +10,7 @@
 //! `weeks`, `days`, `hours`, `minutes`, `seconds`, `milliseconds`, `microseconds`, values
 //! numbers) on the token validity fields.
 
+use crate::framework::validators::check_str;
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::Validator;
 use crate::protocol::value::Value;
@@ -105,29 +106,12 @@ pub fn redirect_uri_problem(url: &str, mode: &str) -> Option<String> {
     }
 }
 
-fn check(
-    path: &AttrPath,
-    value: &Value,
-    diags: &mut Diagnostics,
-    what: &str,
-    f: fn(&str) -> Option<String>,
-) {
-    let Some(s) = value.as_str() else { return };
-    if let Some(why) = f(s) {
-        diags.push_attr_error(
-            path.clone(),
-            format!("Invalid value for {path}"),
-            format!("{s:?} is not a valid Authentik {what}: {why}"),
-        );
-    }
-}
-
 /// A username.
 pub struct AuthentikUsername;
 
 impl Validator for AuthentikUsername {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "username", username_problem);
+        check_str(path, value, diags, "Authentik username", username_problem);
     }
     fn description(&self) -> String {
         "an Authentik username: letters, digits and `@ . + - _`, at most 150".into()
@@ -139,7 +123,7 @@ pub struct AuthentikSlug;
 
 impl Validator for AuthentikSlug {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "slug", slug_problem);
+        check_str(path, value, diags, "Authentik slug", slug_problem);
     }
     fn description(&self) -> String {
         "an Authentik slug: ASCII letters, digits, `-`, `_`".into()
@@ -151,7 +135,7 @@ pub struct AuthentikPath;
 
 impl Validator for AuthentikPath {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "user path", path_problem);
+        check_str(path, value, diags, "Authentik user path", path_problem);
     }
     fn description(&self) -> String {
         "a path such as `users/contractors`: no leading, trailing or double `/`".into()
@@ -163,7 +147,7 @@ pub struct AuthentikTimedelta;
 
 impl Validator for AuthentikTimedelta {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "duration", timedelta_problem);
+        check_str(path, value, diags, "Authentik duration", timedelta_problem);
     }
     fn description(&self) -> String {
         "an Authentik duration: `unit=number` pairs joined by `;` (units: weeks, days, hours, minutes, seconds, milliseconds, microseconds), e.g. `hours=1;minutes=30`".into()

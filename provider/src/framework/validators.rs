@@ -9,6 +9,25 @@ fn invalid(path: &AttrPath, diags: &mut Diagnostics, detail: String) {
     diags.push_attr_error(path.clone(), format!("Invalid value for {path}"), detail);
 }
 
+/// Runs a service's rule on a string value (unknown and null pass): a problem becomes an
+/// "Invalid value" error saying the value is not a valid `subject`, and why.
+pub fn check_str(
+    path: &AttrPath,
+    value: &Value,
+    diags: &mut Diagnostics,
+    subject: &str,
+    problem: fn(&str) -> Option<String>,
+) {
+    let Some(s) = value.as_str() else { return };
+    if let Some(why) = problem(s) {
+        invalid(
+            path,
+            diags,
+            format!("{s:?} is not a valid {subject}: {why}"),
+        );
+    }
+}
+
 /// The string (or every string element of a list/set) is one of `options`.
 pub struct OneOf(pub &'static [&'static str]);
 

@@ -8,6 +8,7 @@
 //! `models/user/user.go` and `models/repo/repo.go`. Hand-written: a few character checks, no
 //! crate models them.
 
+use crate::framework::validators::check_str;
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::Validator;
 use crate::protocol::value::Value;
@@ -143,7 +144,7 @@ pub struct GiteaTeamName;
 
 impl Validator for GiteaTeamName {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "team", team_name_problem);
+        check_str(path, value, diags, "Gitea team name", team_name_problem);
     }
     fn description(&self) -> String {
         "a Gitea team name: letters, digits, `-`, `_`, `.`, at most 255".into()
@@ -153,30 +154,13 @@ impl Validator for GiteaTeamName {
 /// A repository name.
 pub struct GiteaRepoName;
 
-fn check(
-    path: &AttrPath,
-    value: &Value,
-    diags: &mut Diagnostics,
-    what: &str,
-    f: fn(&str) -> Option<String>,
-) {
-    let Some(s) = value.as_str() else { return };
-    if let Some(why) = f(s) {
-        diags.push_attr_error(
-            path.clone(),
-            format!("Invalid value for {path}"),
-            format!("{s:?} is not a valid Gitea {what} name: {why}"),
-        );
-    }
-}
-
 impl Validator for GiteaName {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(
+        check_str(
             path,
             value,
             diags,
-            "user or organization",
+            "Gitea user or organization name",
             user_name_problem,
         );
     }
@@ -187,7 +171,13 @@ impl Validator for GiteaName {
 
 impl Validator for GiteaRepoName {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        check(path, value, diags, "repository", repo_name_problem);
+        check_str(
+            path,
+            value,
+            diags,
+            "Gitea repository name",
+            repo_name_problem,
+        );
     }
     fn description(&self) -> String {
         "a Gitea repository name: letters, digits, `-`, `_`, `.`, at most 100, not `.`, `..`, `-` nor ending in `.git`, `.wiki`, `.rss`, `.atom`".into()
