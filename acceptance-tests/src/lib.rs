@@ -35,6 +35,7 @@ pub mod examples;
 pub mod fixture;
 pub mod process;
 pub mod provider;
+pub mod template;
 pub mod workdir;
 
 use std::path::{Path, PathBuf};

@@ -9,10 +9,11 @@
 //! `examples/full-environment` pushes with it.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
 use hcl::{Body, Expression, ObjectKey};
+use webide_acceptance_tests::template::{self, parse_dir};
 use webide_acceptance_tests::{terraform_cli, workspace_root};
 use webide_provider::protocol::schema::Block;
 use webide_provider::protocol::server::ProviderService;
@@ -20,23 +21,6 @@ use webide_provider::provider::WebideProvider;
 
 fn template_dir() -> PathBuf {
     workspace_root().join("templates/contractor-workspace")
-}
-
-/// Every `.tf` file directly in `dir`, parsed.
-fn parse_dir(dir: &Path) -> Result<Vec<(PathBuf, Body)>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let body: Body =
-            hcl::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        out.push((path, body));
-    }
-    ensure!(!out.is_empty(), "no .tf file in {}", dir.display());
-    Ok(out)
 }
 
 fn label(block: &hcl::Block, i: usize) -> Option<&str> {
@@ -211,18 +195,8 @@ fn object_keys(body: &Body, attr: &str) -> Result<BTreeSet<String>> {
 
 #[test]
 fn full_environment_gives_every_template_variable_without_default() -> Result<()> {
-    let mut required = BTreeSet::new();
-    for (_, body) in parse_dir(&template_dir())? {
-        for block in body
-            .blocks()
-            .filter(|b| b.identifier.as_str() == "variable")
-        {
-            let has_default = block.body.attributes().any(|a| a.key.as_str() == "default");
-            if !has_default {
-                required.insert(label(block, 0).unwrap_or_default().to_string());
-            }
-        }
-    }
+    let vars = template::variables(&template_dir())?;
+    let required = &vars.required;
     let env = workspace_root().join("examples/full-environment");
     let mut pushed = None;
     for (_, body) in parse_dir(&env)? {
@@ -250,15 +224,7 @@ fn full_environment_gives_every_template_variable_without_default() -> Result<()
     );
     let unknown: Vec<_> = given.iter().filter(|k| !required.contains(*k)).collect();
     // Extra keys are fine only when the template declares them (with a default).
-    let mut declared = BTreeSet::new();
-    for (_, body) in parse_dir(&template_dir())? {
-        for block in body
-            .blocks()
-            .filter(|b| b.identifier.as_str() == "variable")
-        {
-            declared.insert(label(block, 0).unwrap_or_default().to_string());
-        }
-    }
+    let declared = &vars.declared;
     let undeclared: Vec<_> = unknown
         .into_iter()
         .filter(|k| !declared.contains(*k))

@@ -873,30 +873,8 @@ pub fn check_workspace_inputs(state: &Value, template_dir: &Path) -> Result<Vec<
                 .iter()
                 .any(|s| k.to_ascii_lowercase().contains(s))
     };
-    let (mut required, mut declared) = (BTreeSet::new(), BTreeSet::new());
-    for entry in std::fs::read_dir(template_dir)
-        .with_context(|| format!("reading {}", template_dir.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let body: hcl::Body =
-            hcl::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        for block in body
-            .blocks()
-            .filter(|b| b.identifier.as_str() == "variable")
-        {
-            let Some(name) = block.labels.first().map(|l| l.as_str().to_string()) else {
-                continue;
-            };
-            if !block.body.attributes().any(|a| a.key.as_str() == "default") {
-                required.insert(name.clone());
-            }
-            declared.insert(name);
-        }
-    }
+    let webide_acceptance_tests::template::Variables { required, declared } =
+        webide_acceptance_tests::template::variables(template_dir)?;
     let given: BTreeSet<String> = vars.keys().cloned().collect();
     let missing: Vec<_> = required.difference(&given).collect();
     ensure!(
