@@ -310,3 +310,30 @@ fn formats() {
     assert!(!format_ok("uuid", "3fa85f6457174562b3fc2c963f66afa6"));
     assert!(format_ok("email", "anything"));
 }
+
+#[test]
+fn unread_violations_are_those_no_reader_has_seen() {
+    let log = Log::default();
+    let v = |m: &str| Violation {
+        service: "gitea".into(),
+        operation: "GET /version".into(),
+        direction: Direction::Request,
+        status: None,
+        pointer: String::new(),
+        message: m.into(),
+    };
+    log.record(vec![v("a")], std::time::Duration::ZERO);
+    assert_eq!(log.unread(), [v("a")], "recorded, nobody read it");
+    assert_eq!(log.violations(), [v("a")]);
+    assert!(log.unread().is_empty(), "read by violations()");
+    log.record(vec![v("b")], std::time::Duration::ZERO);
+    assert_eq!(log.unread(), [v("b")]);
+    assert_eq!(log.take(), [v("a"), v("b")]);
+    assert!(log.unread().is_empty() && log.violations().is_empty());
+}
+
+#[test]
+fn stored_row_deviations_parse() {
+    let list = parse_deviations("litellm | * | stored | - | * | reason").unwrap();
+    assert_eq!(list[0].direction, Direction::Stored);
+}
