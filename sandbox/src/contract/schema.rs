@@ -352,7 +352,20 @@ impl<'a> Validator<'a> {
 
     fn nullable(&self, schema: &Value) -> bool {
         let s = schema;
-        if s.get("nullable") == Some(&Value::Bool(true))
+        // Only annotations (`{"title": "Input"}`): any value, null too.
+        const CONSTRAINTS: [&str; 9] = [
+            "type",
+            "$ref",
+            "enum",
+            "const",
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "properties",
+            "items",
+        ];
+        if !CONSTRAINTS.iter().any(|k| s.get(k).is_some())
+            || s.get("nullable") == Some(&Value::Bool(true))
             || s.get("x-nullable") == Some(&Value::Bool(true))
             || s.get("type") == Some(&Value::String("null".into()))
             || s.get("const") == Some(&Value::Null)
