@@ -12,8 +12,11 @@ use super::prisma::Schema;
 use super::RowCheck;
 use crate::litellm::{State, Store};
 
+/// One of the simulator's tables in its state.
+type Table = fn(&State) -> &OrdMap<String, Value>;
+
 /// The simulator's tables and the Prisma model each row is held to.
-const TABLES: [(&str, fn(&State) -> &OrdMap<String, Value>); 5] = [
+const TABLES: [(&str, Table); 5] = [
     ("LiteLLM_VerificationToken", |s| &s.keys),
     ("LiteLLM_DeletedVerificationToken", |s| &s.deleted_keys),
     ("LiteLLM_TeamTable", |s| &s.teams),
