@@ -11,6 +11,7 @@ use crate::protocol::schema::{Block, Nesting, Schema};
 use crate::protocol::value::Value;
 use crate::{authentik, coder, docker, gitea, litellm};
 // At their old paths for the service modules (see the crate docs).
+use webide_tfplugin::service::ClientOf;
 pub use webide_tfplugin::service::{connect, ServiceConfig, ServiceSpec, Slot};
 
 /// Everything resources need: one client per service.
@@ -24,6 +25,25 @@ pub struct Clients {
     /// that run before a service has credentials).
     pub stop: StopToken,
 }
+
+/// Each service's client, for resources that ask for one through [`ClientOf`].
+macro_rules! client_of {
+    ($($field:ident: $client:ty),*) => {$(
+        impl ClientOf<$client> for Clients {
+            fn client(&self) -> Result<&$client, Diagnostics> {
+                self.$field.get()
+            }
+        }
+    )*};
+}
+
+client_of!(
+    litellm: litellm::Client,
+    authentik: authentik::Client,
+    gitea: gitea::Client,
+    coder: coder::Client,
+    docker: docker::Client
+);
 
 pub const LITELLM: ServiceSpec = ServiceSpec {
     block: "litellm",
@@ -85,7 +105,7 @@ impl Provider for WebideProvider {
         all.extend(authentik::resources());
         all.extend(gitea::resources());
         all.extend(coder::resources());
-        all.extend(docker::resources());
+        all.extend(docker::resources::<Clients>());
         all.extend(crate::tls::resources());
         all.extend(crate::random::resources());
         all
@@ -97,7 +117,7 @@ impl Provider for WebideProvider {
         all.extend(authentik::data_sources());
         all.extend(gitea::data_sources());
         all.extend(coder::data_sources());
-        all.extend(docker::data_sources());
+        all.extend(docker::data_sources::<Clients>());
         all
     }
 

@@ -39,6 +39,15 @@ impl<T> Slot<T> {
     }
 }
 
+/// The one client a resource needs, asked of the provider's data: a resource declares
+/// `impl<D: ClientOf<MyClient>> Resource<D> for MyResource` and calls `data.client()?`, so it
+/// names its own service's client and never the provider's set of all clients (which
+/// implements this trait once per client, e.g. with [`Slot::get`]).
+pub trait ClientOf<C>: Send + Sync {
+    /// The client, or why there is none (service not configured, configuration unknown).
+    fn client(&self) -> Result<&C, Diagnostics>;
+}
+
 /// One service's connection settings, from its block or the environment.
 pub struct ServiceConfig {
     pub url: String,
