@@ -17,12 +17,105 @@ use crate::framework::StopToken;
 use crate::protocol::tls::crypto_provider;
 
 /// TLS settings of one service block.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TlsOptions {
     /// PEM file with extra trusted CA certificates (e.g. a self-signed :7443 cert).
     pub ca_file: Option<String>,
+    /// Extra trusted CA certificates as PEM text (e.g. `webide_tls_certificate.x.cert_pem`).
+    pub ca_pem: Option<String>,
     /// Skip certificate verification entirely (explicit opt-in).
     pub insecure: bool,
+}
+
+/// The PEM text stays out of debug output (only its length is shown).
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_file", &self.ca_file)
+            .field(
+                "ca_pem",
+                &self.ca_pem.as_ref().map(|p| format!("<{} bytes>", p.len())),
+            )
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+impl TlsOptions {
+    /// The settings of a service block (`ca_file`, `ca_pem`, `insecure`); with `env`, an unset
+    /// `ca_file` / `ca_pem` comes from `WEBIDE_CA_FILE` / `WEBIDE_CA_PEM`.
+    pub fn from_block(block: &crate::protocol::value::Value, env: bool) -> TlsOptions {
+        let val = |attr: &str, var: &str| {
+            block.get(attr).as_str().map(str::to_string).or_else(|| {
+                env.then(|| std::env::var(var).ok())
+                    .flatten()
+                    .filter(|v| !v.trim().is_empty())
+            })
+        };
+        TlsOptions {
+            ca_file: val("ca_file", "WEBIDE_CA_FILE"),
+            ca_pem: val("ca_pem", "WEBIDE_CA_PEM"),
+            insecure: block.get("insecure").as_bool().unwrap_or(false),
+        }
+    }
+}
+
+/// The `ca_pem` attribute every service block (and `webide_coder_first_user`) has.
+pub fn ca_pem_attribute(env: bool) -> crate::protocol::schema::Attribute {
+    crate::protocol::schema::Attribute::string("ca_pem")
+        .optional()
+        .describe(&format!(
+            "PEM text of extra CA certificates to trust, e.g. `webide_tls_certificate.coder.cert_pem` (a self-signed certificate is its own CA); with `ca_file`, both are trusted. Checked at validate.{}",
+            if env { " Env: `WEBIDE_CA_PEM`." } else { "" }
+        ))
+        .validate(PemCertificates)
+}
+
+/// Validator: the value is PEM text with at least one certificate usable as a trust anchor.
+pub struct PemCertificates;
+
+impl crate::protocol::schema::Validator for PemCertificates {
+    fn validate(
+        &self,
+        path: &crate::protocol::diagnostics::AttrPath,
+        value: &crate::protocol::value::Value,
+        diags: &mut crate::protocol::diagnostics::Diagnostics,
+    ) {
+        let Some(pem) = value.as_str() else { return };
+        if let Err(e) = ca_certificates(pem.as_bytes(), "ca_pem") {
+            diags.push_attr_error(
+                path.clone(),
+                format!("Invalid value for {path}"),
+                format!("{e:#}"),
+            );
+        }
+    }
+    fn description(&self) -> String {
+        "PEM text with at least one CA certificate".into()
+    }
+}
+
+/// The certificates of PEM text (`what` names its origin in errors, never its content), each
+/// checked to be usable as a trust anchor.
+fn ca_certificates(pem: &[u8], what: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &pem[..])
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{what} is not valid PEM"))?;
+    if certs.is_empty() {
+        return Err(anyhow!(
+            "{what} holds no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)"
+        ));
+    }
+    let mut check = rustls::RootCertStore::empty();
+    for (i, c) in certs.iter().enumerate() {
+        check.add(c.clone()).map_err(|e| {
+            anyhow!(
+                "certificate {} of {what} is not a usable CA certificate: {e}",
+                i + 1
+            )
+        })?;
+    }
+    Ok(certs)
 }
 
 /// How long and how often to retry.
@@ -634,6 +727,11 @@ fn transport_message(e: &reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    if is_certificate_error(e) {
+        msg.push_str(
+            " (the server's TLS certificate is not trusted: set `ca_pem` or `ca_file` to the CA that issued it, or its own PEM when self-signed)",
+        );
+    }
     msg
 }
 
@@ -669,7 +767,7 @@ pub fn check_base_url(url: &str) -> anyhow::Result<()> {
     crate::framework::validators::check_http_url(url).map_err(|e| anyhow!(e))
 }
 
-/// rustls client config: system roots + the CA file, or no verification when insecure.
+/// rustls client config: system roots + the CA file and PEM, or no verification when insecure.
 /// The CA file is read here (its errors belong to configuration); the system roots only when
 /// a server certificate is first verified (see [`LazyRoots`]).
 pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
@@ -685,19 +783,10 @@ pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
         let mut extra = Vec::new();
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path).with_context(|| format!("reading ca_file {path}"))?;
-            let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("parsing ca_file {path}"))?;
-            if certs.is_empty() {
-                return Err(anyhow!("ca_file {path} holds no PEM certificate"));
-            }
-            let mut check = rustls::RootCertStore::empty();
-            for c in &certs {
-                check
-                    .add(c.clone())
-                    .with_context(|| format!("adding a certificate of {path}"))?;
-            }
-            extra = certs;
+            extra.extend(ca_certificates(&pem, &format!("ca_file {path}"))?);
+        }
+        if let Some(pem) = &opts.ca_pem {
+            extra.extend(ca_certificates(pem.as_bytes(), "ca_pem")?);
         }
         builder
             .dangerous()

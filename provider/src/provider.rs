@@ -109,7 +109,7 @@ pub fn connect<T>(
 }
 
 impl ServiceSpec {
-    /// The block: `url`, the secret, `ca_file`, `insecure`.
+    /// The block: `url`, the secret, `ca_file`, `ca_pem`, `insecure`.
     pub fn block(&self, secret_description: &str) -> Block {
         let mut block = Block::new(&format!("Connection to {}.", self.block));
         if let Some((name, description)) = self.secret_alias {
@@ -136,6 +136,7 @@ impl ServiceSpec {
             .attr(Attribute::string("ca_file").optional().describe(
                 "PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`.",
             ))
+            .attr(crate::http::ca_pem_attribute(true))
             .attr(
                 Attribute::bool("insecure")
                     .optional()
@@ -166,11 +167,17 @@ impl ServiceSpec {
         } else {
             alias
         };
-        let (url, ca, insecure) = (attr("url"), attr("ca_file"), attr("insecure"));
+        let url = attr("url");
         if b.is_unknown()
-            || [&url, &secret, &ca, &insecure]
-                .iter()
-                .any(|v| v.is_unknown())
+            || [
+                &url,
+                &secret,
+                &attr("ca_file"),
+                &attr("ca_pem"),
+                &attr("insecure"),
+            ]
+            .iter()
+            .any(|v| v.is_unknown())
         {
             return Slot::Pending;
         }
@@ -201,13 +208,7 @@ impl ServiceSpec {
         Slot::Ready(ServiceConfig {
             url,
             secret,
-            tls: TlsOptions {
-                ca_file: ca
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
-                insecure: insecure.as_bool().unwrap_or(false),
-            },
+            tls: TlsOptions::from_block(&b, true),
         })
     }
 }
