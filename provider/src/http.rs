@@ -16,14 +16,7 @@ use serde_json::Value as Json;
 use crate::framework::StopToken;
 use crate::protocol::tls::crypto_provider;
 
-/// TLS settings of one service block.
-#[derive(Clone, Debug, Default)]
-pub struct TlsOptions {
-    /// PEM file with extra trusted CA certificates (e.g. a self-signed :7443 cert).
-    pub ca_file: Option<String>,
-    /// Skip certificate verification entirely (explicit opt-in).
-    pub insecure: bool,
-}
+pub use webide_tfplugin::service::TlsOptions;
 
 /// How long and how often to retry.
 #[derive(Clone, Debug)]

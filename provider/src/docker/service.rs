@@ -22,7 +22,7 @@ use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
 
 pub struct ServiceResource;
 
@@ -670,7 +670,7 @@ fn port_block() -> Block {
 }
 
 #[async_trait]
-impl Resource<Clients> for ServiceResource {
+impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_service"
     }
@@ -738,7 +738,7 @@ impl Resource<Clients> for ServiceResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         // Keys moving between `env` and `sensitive_env` with unchanged values (a configuration
@@ -762,8 +762,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let c = data.docker.get()?;
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
+        let c = data.client()?;
         let d = c.engine().await?;
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         let created = d
@@ -772,7 +772,7 @@ impl Resource<Clients> for ServiceResource {
                     name: name.clone(),
                     platform: None,
                 }),
-                container_config(plan, self.type_name()),
+                container_config(plan, Resource::<D>::type_name(self)),
             )
             .await
             .map_err(|e| {
@@ -865,8 +865,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(state_from(&state, &info, &image_defaults(d, &info).await))
     }
 
-    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.client()?.engine().await?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
         let name = state.get("name").as_str().unwrap_or_default().to_string();
         // By id; a container re-created by hand under the same name is found by name.
@@ -886,9 +886,9 @@ impl Resource<Clients> for ServiceResource {
         Ok(None)
     }
 
-    async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, data: &D, _prior: &Value, plan: &Value) -> ApplyResult {
         // Only `running`, `wait_healthy` and `healthy_timeout` change in place.
-        let c = data.docker.get()?;
+        let c = data.client()?;
         let d = c.engine().await?;
         let id = plan.get("id").as_str().unwrap_or_default().to_string();
         if plan.get("running").as_bool() == Some(true) {
@@ -940,8 +940,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(state_from(plan, &info, &image_defaults(d, &info).await))
     }
 
-    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn delete(&self, data: &D, state: &Value) -> Result<(), Diagnostics> {
+        let d = data.client()?.engine().await?;
         let key = state
             .get("id")
             .as_str()
@@ -964,8 +964,8 @@ impl Resource<Clients> for ServiceResource {
         }
     }
 
-    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn import(&self, data: &D, id: &str) -> Result<Value, Diagnostics> {
+        let d = data.client()?.engine().await?;
         let info = d
             .inspect_container(id.trim(), None)
             .await
@@ -973,7 +973,7 @@ impl Resource<Clients> for ServiceResource {
         let image = image_defaults(d, &info).await;
         let seen = Observed::of(&info, &image);
         let cfg = info.config.clone().unwrap_or_default();
-        let mut s = self.schema().block.null_object();
+        let mut s = Resource::<D>::schema(self).block.null_object();
         s.set(
             "name",
             Value::string(
@@ -1112,7 +1112,9 @@ mod tests {
 
     /// A configuration as planned, with the schema's defaults.
     fn base() -> Value {
-        let mut s = ServiceResource.schema().block.null_object();
+        let mut s = Resource::<crate::provider::Clients>::schema(&ServiceResource)
+            .block
+            .null_object();
         s.set("name", Value::string("api"));
         s.set("image", Value::string("sha256:img"));
         s.set("command", Value::string_list(["serve", "8080"]));
@@ -1354,7 +1356,7 @@ mod tests {
         let mut config = base();
         config.set("sensitive_env_wo", Value::string_map([("MODE", "x")]));
         let mut d = Diagnostics::new();
-        ServiceResource.validate(&config, &mut d);
+        Resource::<crate::provider::Clients>::validate(&ServiceResource, &config, &mut d);
         assert_eq!(d.0.len(), 1);
         assert_eq!(
             d.0[0]
