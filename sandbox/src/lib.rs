@@ -11,6 +11,7 @@ pub mod litellm;
 pub mod persist;
 mod server;
 pub mod store;
+pub mod table;
 pub mod time;
 pub mod tls;
 

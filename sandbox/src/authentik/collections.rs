@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::{detail, field_errors, Authentik, State};
+use crate::table::TableExt;
 
 /// A collection of the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -743,7 +744,7 @@ fn writable(kind: Kind, body: &Map<String, Value>) -> Map<String, Value> {
 
 /// Sets a group's members (a many-to-many stored on the users).
 fn set_group_users(st: &mut State, group_pk: &Value, users: &[Value]) {
-    for u in st.table(Kind::Users).values_mut() {
+    st.table(Kind::Users).values_mut_each(|u| {
         let member = users.iter().any(|x| x.as_i64() == u["pk"].as_i64());
         let groups = u["groups"].as_array_mut();
         if let Some(g) = groups {
@@ -752,7 +753,7 @@ fn set_group_users(st: &mut State, group_pk: &Value, users: &[Value]) {
                 g.push(group_pk.clone());
             }
         }
-    }
+    });
 }
 
 fn query_params(req: &Request) -> Vec<(String, String)> {
@@ -995,21 +996,21 @@ pub(crate) async fn destroy(
         match kind {
             Kind::Groups => {
                 set_group_users(st, &row["pk"], &[]);
-                for g in st.table(Kind::Groups).values_mut() {
+                st.table(Kind::Groups).values_mut_each(|g| {
                     if let Some(p) = g["parents"].as_array_mut() {
                         p.retain(|x| *x != row["pk"]);
                     }
-                }
+                });
             }
             Kind::Users => {
                 st.passwords.remove(&key);
             }
             Kind::OAuth2Providers => {
-                for app in st.table(Kind::Applications).values_mut() {
+                st.table(Kind::Applications).values_mut_each(|app| {
                     if app["provider"] == row["pk"] {
                         app["provider"] = Value::Null;
                     }
-                }
+                });
             }
             _ => {}
         }

@@ -10,7 +10,7 @@
 
 mod collections;
 
-use std::collections::BTreeMap;
+use crate::table::Table;
 use std::sync::Arc;
 
 use axum::extract::{Path, Request, State as AxState};
@@ -38,9 +38,9 @@ pub const STATE_FILE: &str = "authentik.json";
 pub struct State {
     pub next_pk: i64,
     pub seeded: bool,
-    pub rows: BTreeMap<String, BTreeMap<String, Value>>,
+    pub rows: Table<String, Table<String, Value>>,
     /// user pk -> password hash.
-    pub passwords: BTreeMap<String, String>,
+    pub passwords: Table<String, String>,
 }
 
 impl State {
@@ -55,7 +55,7 @@ impl State {
         self.rows.get(kind.name()).and_then(|m| m.get(key))
     }
 
-    pub(crate) fn table(&mut self, kind: Kind) -> &mut BTreeMap<String, Value> {
+    pub(crate) fn table(&mut self, kind: Kind) -> &mut Table<String, Value> {
         self.rows.entry(kind.name().to_string()).or_default()
     }
 

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::{Coder, State, FAIL_MARKER, PENDING_MS, RUNNING_MS};
+use crate::table::TableExt;
 
 type Ans = Result<Response, Response>;
 
@@ -513,11 +514,11 @@ pub(crate) async fn delete_user(
         st.users.remove(&k);
         st.passwords.remove(&k);
         st.sessions.retain(|_, u| *u != k);
-        for g in st.groups.values_mut() {
+        st.groups.values_mut_each(|g| {
             if let Some(m) = g["members"].as_array_mut() {
                 m.retain(|x| x != &json!(k));
             }
-        }
+        });
         Ok(())
     })?;
     ok(StatusCode::OK, json!({"message": "User has been deleted!"}))

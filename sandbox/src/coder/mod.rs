@@ -15,7 +15,7 @@
 
 mod api;
 
-use std::collections::BTreeMap;
+use crate::table::Table;
 use std::sync::Arc;
 
 use axum::routing::{get, post, put};
@@ -44,16 +44,16 @@ const RUNNING_MS: i64 = 700;
 #[serde(default)]
 pub struct State {
     pub seeded: bool,
-    pub users: BTreeMap<String, Value>,
-    pub passwords: BTreeMap<String, String>,
-    pub orgs: BTreeMap<String, Value>,
+    pub users: Table<String, Value>,
+    pub passwords: Table<String, String>,
+    pub orgs: Table<String, Value>,
     /// file id -> base64 of the tar.
-    pub files: BTreeMap<String, String>,
-    pub versions: BTreeMap<String, Value>,
-    pub templates: BTreeMap<String, Value>,
-    pub groups: BTreeMap<String, Value>,
+    pub files: Table<String, String>,
+    pub versions: Table<String, Value>,
+    pub templates: Table<String, Value>,
+    pub groups: Table<String, Value>,
     /// Session tokens from `POST /users/login` -> user id.
-    pub sessions: BTreeMap<String, String>,
+    pub sessions: Table<String, String>,
 }
 
 impl State {

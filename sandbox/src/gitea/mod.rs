@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::store::JsonStore;
+use crate::table::Table;
 use crate::time::{self, Micros};
 use crate::SandboxConfig;
 
@@ -130,13 +131,13 @@ pub struct RepoRow {
 #[serde(default)]
 pub struct State {
     pub next_id: i64,
-    pub users: BTreeMap<String, UserRow>,
-    pub orgs: BTreeMap<String, OrgRow>,
-    pub teams: BTreeMap<i64, TeamRow>,
+    pub users: Table<String, UserRow>,
+    pub orgs: Table<String, OrgRow>,
+    pub teams: Table<i64, TeamRow>,
     /// `owner/name` (lowercase) -> repository.
-    pub repos: BTreeMap<String, RepoRow>,
+    pub repos: Table<String, RepoRow>,
     /// Personal access tokens by id.
-    pub tokens: BTreeMap<i64, TokenRow>,
+    pub tokens: Table<i64, TokenRow>,
 }
 
 impl State {

@@ -11,6 +11,7 @@ use super::repos::repo_json;
 use super::users::user_json;
 use super::{b, body, check_types, err, no_content, ok, page, s, valid_name};
 use super::{Answer, Caller, Gitea, OrgRow, RequestParts, State as St, TeamRow};
+use crate::table::TableExt;
 
 const PERMISSIONS: [&str; 3] = ["read", "write", "admin"];
 const UNITS: [&str; 9] = [

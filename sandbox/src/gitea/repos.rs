@@ -11,6 +11,7 @@ use super::orgs::is_org_member;
 use super::users::user_json;
 use super::{b, body, check_types, err, no_content, ok, page, s, valid_name};
 use super::{Answer, Caller, Gitea, RepoRow, RequestParts, State as St};
+use crate::table::TableExt;
 
 const PERMISSIONS: [&str; 3] = ["read", "write", "admin"];
 
@@ -369,11 +370,11 @@ pub(crate) async fn edit(
         }
         r.updated = now;
         let new = key(&r.owner, &r.name);
-        for t in st.teams.values_mut() {
+        st.teams.values_mut_each(|t| {
             if t.repos.remove(&old) {
                 t.repos.insert(new.clone());
             }
-        }
+        });
         st.repos.insert(new, r.clone());
         Ok((r, st.clone()))
     })?;
@@ -398,9 +399,9 @@ pub(crate) async fn delete(
         }
         let k = key(&owner, &name);
         st.repos.remove(&k);
-        for t in st.teams.values_mut() {
+        st.teams.values_mut_each(|t| {
             t.repos.remove(&k);
-        }
+        });
         Ok(())
     })?;
     no_content()

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::{body, err, no_content, ok, page};
 use super::{Answer, Caller, Gitea, RequestParts};
+use crate::table::TableExt;
 use crate::time::Micros;
 
 /// Scope categories (models/auth/access_token_scope.go).

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::{b, body, check_types, err, hash_password, no_content, ok, page, s, valid_name};
 use super::{Answer, Caller, Gitea, RequestParts, UserRow};
+use crate::table::TableExt;
 use crate::time;
 
 const VISIBILITIES: [&str; 3] = ["public", "limited", "private"];
@@ -338,12 +339,12 @@ pub(crate) async fn delete(
         }
         st.users.remove(&key);
         super::tokens::forget_user(st, &key);
-        for t in st.teams.values_mut() {
+        st.teams.values_mut_each(|t| {
             t.members.remove(&key);
-        }
-        for r in st.repos.values_mut() {
+        });
+        st.repos.values_mut_each(|r| {
             r.collaborators.remove(&key);
-        }
+        });
         Ok(())
     })?;
     no_content()
@@ -466,23 +467,23 @@ pub(crate) async fn rename(
             let mut r = st.repos.remove(&k).expect("listed above");
             r.owner = new.clone();
             let nkey = format!("{nk}/{}", r.name.to_lowercase());
-            for t in st.teams.values_mut() {
+            st.teams.values_mut_each(|t| {
                 if t.repos.remove(&k) {
                     t.repos.insert(nkey.clone());
                 }
-            }
+            });
             st.repos.insert(nkey, r);
         }
-        for t in st.teams.values_mut() {
+        st.teams.values_mut_each(|t| {
             if t.members.remove(&old) {
                 t.members.insert(nk.clone());
             }
-        }
-        for r in st.repos.values_mut() {
+        });
+        st.repos.values_mut_each(|r| {
             if let Some(p) = r.collaborators.remove(&old) {
                 r.collaborators.insert(nk.clone(), p);
             }
-        }
+        });
         Ok(())
     })?;
     no_content()

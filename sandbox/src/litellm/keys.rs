@@ -931,15 +931,16 @@ pub(super) async fn list(
         Some(s) => s == wanted,
         None => false,
     };
-    let (mut rows, teams) = lite.store.read(|db| {
-        let source = if status == Some("deleted") {
-            &db.deleted_keys
-        } else {
-            &db.keys
-        };
-        let rows: Vec<Value> = source.values().cloned().collect();
-        (rows, db.teams.clone())
-    });
+    // A copy of the persistent state costs O(1); rows are filtered and sorted by reference
+    // and only the requested page is copied.
+    let db = lite.store.snapshot();
+    let source = if status == Some("deleted") {
+        &db.deleted_keys
+    } else {
+        &db.keys
+    };
+    let teams = &db.teams;
+    let mut rows: Vec<&Value> = source.values().collect();
     rows.retain(|r| {
         let eq = |col: &str, param: &str| q.get(param).map_or(true, |want| r[col] == want);
         let st = key_status(r, status == Some("deleted"), now);
@@ -987,10 +988,11 @@ pub(super) async fn list(
         .into_iter()
         .skip(start)
         .take(size as usize)
-        .map(|mut r| {
+        .map(|r| {
             if !(full || expand_user) {
                 return r["token"].clone();
             }
+            let mut r = r.clone();
             let team_alias = r["team_id"]
                 .as_str()
                 .and_then(|t| teams.get(t))

@@ -170,7 +170,7 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
     ) -> Result<pb::validate_ephemeral_resource_config::Response, Status> {
         tracing::debug!(ephemeral_resource = %req.type_name, "ValidateEphemeralResourceConfig");
         let entry = self.get(&req.type_name)?;
-        let config = decode(req.config.as_ref(), &entry.1.block.implied_type())?;
+        let config = decode(req.config.as_ref(), &entry.1.implied_type())?;
         let diags = self.check(entry, &config);
         Ok(pb::validate_ephemeral_resource_config::Response {
             diagnostics: diags_pb(&diags),
@@ -184,7 +184,7 @@ impl<D: Send + Sync + 'static> Ephemerals<D> {
     ) -> Result<pb::open_ephemeral_resource::Response, Status> {
         let entry = self.get(&req.type_name)?;
         let (res, schema) = entry;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let config = decode(req.config.as_ref(), &ty)?;
         let deferral_allowed = req
             .client_capabilities
@@ -390,7 +390,7 @@ mod tests {
     fn config(schema: &Schema, name: Value) -> Option<pb::DynamicValue> {
         let mut c = schema.block.null_object();
         c.set("name", name);
-        encode(&c, &schema.block.implied_type()).unwrap()
+        encode(&c, &schema.implied_type()).unwrap()
     }
 
     fn open_req(
@@ -410,7 +410,7 @@ mod tests {
     #[tokio::test]
     async fn open_conforms_to_config_and_close_gets_private() {
         let (fake, e, schema) = setup();
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let r = e
             .open(
                 Ok(Arc::new(())),
@@ -475,7 +475,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_config_is_not_opened() {
         let (fake, e, schema) = setup();
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         for deferral in [false, true] {
             let r = e
                 .open(

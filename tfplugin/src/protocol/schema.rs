@@ -2,7 +2,7 @@
 //! modifiers declared next to them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::diagnostics::{AttrPath, Diagnostics};
 use super::types::Type;
@@ -289,10 +289,22 @@ fn extend(path: &AttrPath, name: &str) -> AttrPath {
 pub struct Schema {
     pub version: i64,
     pub block: Block,
+    /// `block.implied_type()`, derived once: every request decodes against it.
+    implied: OnceLock<Type>,
 }
 
 impl Schema {
     pub fn new(version: i64, block: Block) -> Schema {
-        Schema { version, block }
+        Schema {
+            version,
+            block,
+            implied: OnceLock::new(),
+        }
+    }
+
+    /// The object type of a value of this schema's block (computed on first use, then kept;
+    /// the block is not changed once the schema is served).
+    pub fn implied_type(&self) -> &Type {
+        self.implied.get_or_init(|| self.block.implied_type())
     }
 }

@@ -306,10 +306,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> R<pb::validate_provider_config::Response> {
         let req = req.into_inner();
-        let config = decode(
-            req.config.as_ref(),
-            &self.provider_schema.block.implied_type(),
-        )?;
+        let config = decode(req.config.as_ref(), &self.provider_schema.implied_type())?;
         let mut diags = Diagnostics::new();
         self.provider_schema
             .block
@@ -327,7 +324,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::debug!(resource = %req.type_name, "ValidateResourceConfig");
         let (res, schema) = self.resource(&req.type_name)?;
-        let config = decode(req.config.as_ref(), &schema.block.implied_type())?;
+        let config = decode(req.config.as_ref(), &schema.implied_type())?;
         let mut diags = Diagnostics::new();
         schema
             .block
@@ -349,7 +346,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> R<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
         let (ds, schema) = self.data_source(&req.type_name)?;
-        let config = decode(req.config.as_ref(), &schema.block.implied_type())?;
+        let config = decode(req.config.as_ref(), &schema.implied_type())?;
         let mut diags = Diagnostics::new();
         schema
             .block
@@ -367,7 +364,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::debug!(resource = %req.type_name, version = req.version, "UpgradeResourceState");
         let (res, schema) = self.resource(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let raw = req.raw_state.unwrap_or_default();
         let fail = |d: Diagnostics| {
             Ok(Response::new(pb::upgrade_resource_state::Response {
@@ -429,10 +426,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> R<pb::configure_provider::Response> {
         let req = req.into_inner();
         tracing::info!(terraform_version = %req.terraform_version, "ConfigureProvider");
-        let config = decode(
-            req.config.as_ref(),
-            &self.provider_schema.block.implied_type(),
-        )?;
+        let config = decode(req.config.as_ref(), &self.provider_schema.implied_type())?;
         let diags = match self.provider.configure(&config, self.stop.token()).await {
             Ok(data) => {
                 *self.data.write().await = Some(Arc::new(data));
@@ -452,7 +446,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::debug!(resource = %req.type_name, "ReadResource");
         let (res, schema) = self.resource(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let current = decode(req.current_state.as_ref(), &ty)?;
         let result = match self.configured().await {
             Ok(data) if !current.is_null() => res.read(&data, &current).await,
@@ -483,7 +477,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::debug!(resource = %req.type_name, "PlanResourceChange");
         let (res, schema) = self.resource(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let prior = decode(req.prior_state.as_ref(), &ty)?;
         let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
         let config = decode(req.config.as_ref(), &ty)?;
@@ -521,7 +515,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> R<pb::apply_resource_change::Response> {
         let req = req.into_inner();
         let (res, schema) = self.resource(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let prior = decode(req.prior_state.as_ref(), &ty)?;
         let planned = decode(req.planned_state.as_ref(), &ty)?;
         // Write-only values arrive only in the configuration.
@@ -583,7 +577,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::info!(resource = %req.type_name, "ImportResourceState");
         let (res, schema) = self.resource(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let result = match self.configured().await {
             Ok(data) => res.import(&data, &req.id).await,
             Err(d) => Err(d),
@@ -616,7 +610,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let req = req.into_inner();
         tracing::debug!(data_source = %req.type_name, "ReadDataSource");
         let (ds, schema) = self.data_source(&req.type_name)?;
-        let ty = schema.block.implied_type();
+        let ty = schema.implied_type();
         let config = decode(req.config.as_ref(), &ty)?;
         let result = match self.configured().await {
             Ok(data) => ds.read(&data, &config).await,
