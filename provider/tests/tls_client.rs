@@ -42,6 +42,7 @@ async fn self_signed_certificate_needs_ca_or_insecure() {
 
     let with_ca = TlsOptions {
         ca_file: Some(ca.display().to_string()),
+        ca_pem: None,
         insecure: false,
     };
     client(with_ca)
@@ -50,6 +51,7 @@ async fn self_signed_certificate_needs_ca_or_insecure() {
         .unwrap();
     let insecure = TlsOptions {
         ca_file: None,
+        ca_pem: None,
         insecure: true,
     };
     client(insecure)
