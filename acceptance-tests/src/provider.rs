@@ -98,8 +98,8 @@ fn build_provider(ws: &Path) -> Result<PathBuf> {
 }
 
 /// The newest modification time among the inputs of the provider build: the files cargo's
-/// dep-info (`<binary>.d`) lists plus the provider's and sandbox's manifests; without dep-info,
-/// every file under `provider/` and `sandbox/` `src` and `proto`.
+/// dep-info (`<binary>.d`) lists plus the tfplugin, provider and sandbox manifests; without dep-info,
+/// every file under `tfplugin/`, `provider/` and `sandbox/` `src` and `proto`.
 ///
 /// `Cargo.lock` and the workspace manifest are left out on purpose: they change whenever any
 /// crate's dependencies do, and when that does not concern the provider, cargo rightly keeps
@@ -113,7 +113,7 @@ fn newest_source(ws: &Path, binary: &Path) -> Option<(SystemTime, PathBuf)> {
             }
         }
     };
-    for krate in ["provider", "sandbox"] {
+    for krate in ["tfplugin", "provider", "sandbox"] {
         consider(&ws.join(krate).join("Cargo.toml"));
     }
     let dep_info = binary.with_file_name(format!("{PROVIDER_PACKAGE}.d"));
@@ -123,7 +123,7 @@ fn newest_source(ws: &Path, binary: &Path) -> Option<(SystemTime, PathBuf)> {
         }
         return newest;
     }
-    for krate in ["provider", "sandbox"] {
+    for krate in ["tfplugin", "provider", "sandbox"] {
         let root = ws.join(krate);
         consider(&root.join("build.rs"));
         let mut stack = vec![root.join("src"), root.join("proto")];

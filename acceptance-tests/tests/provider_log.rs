@@ -82,6 +82,7 @@ fn foreign_debug_lines(log: &str) -> Vec<String> {
             // Our lines: @module=webide.<crate>...
             Some(m) => {
                 !(m.starts_with("webide.webide_provider")
+                    || m.starts_with("webide.webide_tfplugin")
                     || m.starts_with("webide.terraform_provider_webide"))
             }
             None => {

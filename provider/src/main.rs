@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 eprintln!("{msg}");
                 return ExitCode::FAILURE;
             }
-            logging::init();
+            logging::init(&["webide_provider", "terraform_provider_webide"]);
             // Ctrl-C reaches the whole process group; Terraform itself sends
             // StopProvider and then shuts us down, so the signal is ignored here.
             runtime.spawn(async {

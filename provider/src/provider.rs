@@ -5,37 +5,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::framework::validators::HttpUrl;
 use crate::framework::{DataSource, EphemeralResource, Provider, Resource, StopToken};
-use crate::http::TlsOptions;
-use crate::protocol::diagnostics::{AttrPath, Diagnostics};
-use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
+use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::schema::{Block, Nesting, Schema};
 use crate::protocol::value::Value;
 use crate::{authentik, coder, docker, gitea, litellm};
-
-/// A service client as configuration left it.
-pub enum Slot<T> {
-    Ready(T),
-    /// Configuration has values only known after apply (e.g. a URL from
-    /// another resource); planning goes on, API calls wait for a later run.
-    Pending,
-    /// Not configured; the text says how to configure it.
-    Missing(String),
-}
-
-impl<T> Slot<T> {
-    /// The client, or a diagnostic saying why there is none.
-    pub fn get(&self) -> Result<&T, Diagnostics> {
-        match self {
-            Slot::Ready(t) => Ok(t),
-            Slot::Pending => Err(Diagnostics::error(
-                "Provider configuration not known yet",
-                "this service's url or credentials depend on values known only after apply; apply those first",
-            )),
-            Slot::Missing(how) => Err(Diagnostics::error("Service not configured", how.clone())),
-        }
-    }
-}
+// At their old paths for the service modules (see the crate docs).
+use webide_tfplugin::service::ClientOf;
+pub use webide_tfplugin::service::{connect, ServiceConfig, ServiceSpec, Slot};
 
 /// Everything resources need: one client per service.
 pub struct Clients {
@@ -49,22 +26,24 @@ pub struct Clients {
     pub stop: StopToken,
 }
 
-/// One service's connection settings, from its block or the environment.
-pub struct ServiceConfig {
-    pub url: String,
-    pub secret: String,
-    pub tls: TlsOptions,
+/// Each service's client, for resources that ask for one through [`ClientOf`].
+macro_rules! client_of {
+    ($($field:ident: $client:ty),*) => {$(
+        impl ClientOf<$client> for Clients {
+            fn client(&self) -> Result<&$client, Diagnostics> {
+                self.$field.get()
+            }
+        }
+    )*};
 }
 
-/// Describes how a service block maps to env vars.
-pub struct ServiceSpec {
-    pub block: &'static str,
-    pub url_env: &'static [&'static str],
-    pub secret_attr: &'static str,
-    pub secret_env: &'static [&'static str],
-    /// Another name for the secret attribute (set one of the two), with its description.
-    pub secret_alias: Option<(&'static str, &'static str)>,
-}
+client_of!(
+    litellm: litellm::Client,
+    authentik: authentik::Client,
+    gitea: gitea::Client,
+    coder: coder::Client,
+    docker: docker::Client
+);
 
 pub const LITELLM: ServiceSpec = ServiceSpec {
     block: "litellm",
@@ -76,141 +55,6 @@ pub const LITELLM: ServiceSpec = ServiceSpec {
         "A virtual key instead of the master key: what it may do is what LiteLLM lets that key do. A provisioning key limited to `/key/generate`, `/key/info`, `/key/update`, `/key/delete` and `/key/list` of one team is enough for `webide_litellm_key` resources of that team (the contractor-workspace template uses one). Set this or `master_key`.",
     )),
 };
-
-fn env_first(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-}
-
-/// Resolves `spec` and builds its client with `build`; a client that cannot
-/// be built is an error on the block.
-pub fn connect<T>(
-    spec: &ServiceSpec,
-    config: &Value,
-    diags: &mut Diagnostics,
-    build: impl FnOnce(&ServiceConfig) -> anyhow::Result<T>,
-) -> Slot<T> {
-    match spec.resolve(config, diags) {
-        Slot::Ready(c) => match build(&c) {
-            Ok(client) => Slot::Ready(client),
-            Err(e) => {
-                diags.push_attr_error(
-                    AttrPath::root(spec.block),
-                    format!("Invalid {} configuration", spec.block),
-                    format!("{e:#}"),
-                );
-                Slot::Missing(format!("{e:#}"))
-            }
-        },
-        Slot::Pending => Slot::Pending,
-        Slot::Missing(m) => Slot::Missing(m),
-    }
-}
-
-impl ServiceSpec {
-    /// The block: `url`, the secret, `ca_file`, `insecure`.
-    pub fn block(&self, secret_description: &str) -> Block {
-        let mut block = Block::new(&format!("Connection to {}.", self.block));
-        if let Some((name, description)) = self.secret_alias {
-            block = block.attr(
-                Attribute::string(name)
-                    .optional()
-                    .sensitive()
-                    .describe(description),
-            );
-        }
-        block
-            .attr(
-                Attribute::string("url")
-                    .optional()
-                    .describe(&format!("Base URL. Env: `{}`.", self.url_env.join("`, `")))
-                    .validate(HttpUrl),
-            )
-            .attr(
-                Attribute::string(self.secret_attr)
-                    .optional()
-                    .sensitive()
-                    .describe(&format!("{secret_description} Env: `{}`.", self.secret_env.join("`, `"))),
-            )
-            .attr(Attribute::string("ca_file").optional().describe(
-                "PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`.",
-            ))
-            .attr(
-                Attribute::bool("insecure")
-                    .optional()
-                    .describe("Skip TLS certificate verification. Only for throw-away test setups."),
-            )
-    }
-
-    /// Resolves the block against the environment.
-    pub fn resolve(&self, config: &Value, diags: &mut Diagnostics) -> Slot<ServiceConfig> {
-        let b = config.get(self.block);
-        let attr = |name: &str| b.get(name).clone();
-        let alias = self
-            .secret_alias
-            .map_or(Value::Null, |(name, _)| attr(name));
-        if let (Some((name, _)), false, false) = (
-            self.secret_alias,
-            alias.is_null(),
-            attr(self.secret_attr).is_null(),
-        ) {
-            diags.push_attr_error(
-                AttrPath::root(self.block).attr(name),
-                "Conflicting credentials",
-                format!("set `{}` or `{name}`, not both", self.secret_attr),
-            );
-        }
-        let secret = if alias.is_null() {
-            attr(self.secret_attr)
-        } else {
-            alias
-        };
-        let (url, ca, insecure) = (attr("url"), attr("ca_file"), attr("insecure"));
-        if b.is_unknown()
-            || [&url, &secret, &ca, &insecure]
-                .iter()
-                .any(|v| v.is_unknown())
-        {
-            return Slot::Pending;
-        }
-        let url = url
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| env_first(self.url_env));
-        let secret = secret
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| env_first(self.secret_env));
-        let (Some(url), Some(secret)) = (url, secret) else {
-            return Slot::Missing(format!(
-                "set `{b} {{ url = ..., {s} = ... }}` in the provider block, or the environment variables {u} and {e}",
-                b = self.block,
-                s = self.secret_attr,
-                u = self.url_env[0],
-                e = self.secret_env[0],
-            ));
-        };
-        if let Err(e) = crate::framework::validators::check_http_url(&url) {
-            diags.push_attr_error(
-                AttrPath::root(self.block).attr("url"),
-                "Invalid service URL",
-                e,
-            );
-        }
-        Slot::Ready(ServiceConfig {
-            url,
-            secret,
-            tls: TlsOptions {
-                ca_file: ca
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
-                insecure: insecure.as_bool().unwrap_or(false),
-            },
-        })
-    }
-}
 
 /// The provider.
 #[derive(Default)]
@@ -261,7 +105,7 @@ impl Provider for WebideProvider {
         all.extend(authentik::resources());
         all.extend(gitea::resources());
         all.extend(coder::resources());
-        all.extend(docker::resources());
+        all.extend(docker::resources::<Clients>());
         all.extend(crate::tls::resources());
         all.extend(crate::random::resources());
         all
@@ -273,7 +117,7 @@ impl Provider for WebideProvider {
         all.extend(authentik::data_sources());
         all.extend(gitea::data_sources());
         all.extend(coder::data_sources());
-        all.extend(docker::data_sources());
+        all.extend(docker::data_sources::<Clients>());
         all
     }
 
@@ -282,5 +126,31 @@ impl Provider for WebideProvider {
             vec![Arc::new(litellm::ephemeral_key::EphemeralKey)];
         all.extend(gitea::ephemeral_resources());
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::write_only::{contains_write_only, schema_errors};
+
+    #[test]
+    fn every_schema_of_the_provider_follows_the_rules() {
+        let p = WebideProvider;
+        let mut with_wo = Vec::new();
+        for r in p.resources() {
+            let b = r.schema().block;
+            let errs = schema_errors(&b);
+            assert!(errs.is_empty(), "{}: {errs:?}", r.type_name());
+            if contains_write_only(&b) {
+                with_wo.push(r.type_name());
+            }
+        }
+        assert!(with_wo.contains(&"webide_gitea_user"), "{with_wo:?}");
+        // Write-only arguments exist for managed resources only.
+        assert!(!contains_write_only(&p.schema().block));
+        for d in p.data_sources() {
+            assert!(!contains_write_only(&d.schema().block), "{}", d.type_name());
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -86,6 +86,9 @@ pub struct SandboxConfig {
     /// Serve HTTPS with a fresh self-signed certificate for `localhost` and
     /// 127.0.0.1 (its PEM is [`RunningSandbox::ca_pem`]).
     pub tls: bool,
+    /// Serve only the Coder simulator over HTTPS (the seeds' Coder on :7443; the others stay
+    /// plain HTTP), with the certificate of `tls`.
+    pub coder_tls: bool,
     /// Check every request and answer against the upstream API documents (see [`contract`];
     /// on by default). Without the documents the checks are skipped with a message, and
     /// [`start`] fails under `CI`. CLI `--no-contract-checks`; env
@@ -109,6 +112,7 @@ impl Default for SandboxConfig {
             state_dir: None,
             faults: Default::default(),
             tls: false,
+            coder_tls: false,
             // WEBIDE_SANDBOX_CONTRACT_CHECKS=0 turns them off (to measure their cost).
             contract_checks: std::env::var("WEBIDE_SANDBOX_CONTRACT_CHECKS")
                 .map_or(true, |v| !matches!(v.trim(), "0" | "false")),
@@ -128,8 +132,10 @@ pub struct RunningSandbox {
     pub coder_url: String,
     /// The configuration it runs with (credentials).
     pub config: SandboxConfig,
-    /// With `tls`: the PEM of the self-signed certificate (trust it as a CA).
+    /// With `tls` or `coder_tls`: the PEM of the self-signed certificate (trust it as a CA).
     pub ca_pem: Option<String>,
+    /// With `tls` or `coder_tls`: replaces the certificate the simulators serve.
+    pub tls_identity: Option<tls::Identity>,
     litellm_store: litellm::Store,
     authentik_store: authentik::Store,
     gitea_store: gitea::Store,
@@ -216,8 +222,23 @@ impl RunningSandbox {
 }
 
 impl Drop for RunningSandbox {
+    /// Stops the simulators, and prints the contract violations nobody has read (a test that
+    /// failed before its `assert_contract`): the test fails anyway, and its output then shows
+    /// them next to its own error. Printing rather than panicking keeps the test's error (a
+    /// panic here would replace a returned `Err`, or abort during an unwinding one).
     fn drop(&mut self) {
         self.tasks.iter().for_each(JoinHandle::abort);
+        let Some(log) = &self.contract else { return };
+        let unread = log.unread();
+        if unread.is_empty() {
+            return;
+        }
+        let list: Vec<String> = unread.iter().map(|v| format!("  {v}")).collect();
+        eprintln!(
+            "webide-sandbox: {} contract violation(s) never read (the test ended before its contract check):\n{}",
+            unread.len(),
+            list.join("\n")
+        );
     }
 }
 
@@ -230,6 +251,7 @@ struct Listen<'a> {
     tasks: Vec<JoinHandle<()>>,
     requests: BTreeMap<&'static str, Arc<AtomicU64>>,
     contract: Option<(Arc<contract::Contract>, contract::Log)>,
+    litellm_store: litellm::Store,
 }
 
 impl Listen<'_> {
@@ -244,6 +266,14 @@ impl Listen<'_> {
         // Inside the fault layer: injected failures are not the simulator's answers.
         let app = match &self.contract {
             Some((c, log)) => match c.checker(service, log.clone()) {
+                // LiteLLM's answers are mostly untyped: its stored rows are held to the
+                // proxy's Prisma models instead.
+                Some(checker) if service == litellm::SERVICE => checker
+                    .with_rows(contract::rows::litellm(
+                        c.prisma.clone(),
+                        self.litellm_store.clone(),
+                    ))
+                    .layer(app),
                 Some(checker) => checker.layer(app),
                 None => app,
             },
@@ -268,9 +298,13 @@ impl Listen<'_> {
             .await
             .with_context(|| format!("binding {host}:{port} for {service}"))?;
         let addr = listener.local_addr()?;
+        let tls = self
+            .tls
+            .clone()
+            .filter(|_| self.config.tls || service == coder::SERVICE);
         self.tasks
-            .push(tokio::spawn(server::serve(listener, app, self.tls.clone())));
-        Ok(match self.tls {
+            .push(tokio::spawn(server::serve(listener, app, tls.clone())));
+        Ok(match tls {
             // The certificate names localhost; a loopback bind is reachable by that name.
             Some(_) if addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
             Some(_) => format!("https://{addr}"),
@@ -294,11 +328,11 @@ pub async fn start(
     let authentik_store = authentik::Store::open(dir, authentik::STATE_FILE)?;
     let gitea_store = gitea::Store::open(dir, gitea::STATE_FILE)?;
     let coder_store = coder::Store::open(dir, coder::STATE_FILE)?;
-    let (tls, ca_pem) = if config.tls {
-        let (acceptor, pem) = tls::self_signed_acceptor()?;
-        (Some(acceptor), Some(pem))
+    let (tls, ca_pem, tls_identity) = if config.tls || config.coder_tls {
+        let (acceptor, pem, identity) = tls::self_signed_acceptor()?;
+        (Some(acceptor), Some(pem), Some(identity))
     } else {
-        (None, None)
+        (None, None, None)
     };
     let contract = if config.contract_checks {
         contract_documents()
@@ -317,6 +351,7 @@ pub async fn start(
         tasks: Vec::new(),
         requests: BTreeMap::new(),
         contract,
+        litellm_store: litellm_store.clone(),
     };
     let litellm_url = l
         .serve(
@@ -358,6 +393,7 @@ pub async fn start(
         coder_url,
         config,
         ca_pem,
+        tls_identity,
         litellm_store,
         authentik_store,
         gitea_store,
@@ -406,6 +442,7 @@ const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--
   --no-contract-checks do not check exchanges against the upstream API documents
   --tls                serve HTTPS with a self-signed certificate; its PEM is written
                        to sandbox-ca.pem in the state dir (or the current directory)
+  --coder-tls          the same for the Coder simulator only (the seeds' :7443)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
              WEBIDE_SANDBOX_CODER_PREMIUM=1 (same as --coder-premium),
              WEBIDE_SANDBOX_CODER_FRESH=1 (same as --coder-fresh),
@@ -419,39 +456,48 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     let mut config = SandboxConfig::default();
     let mut given: [Option<u16>; 4] = [None; 4];
     let mut any = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| anyhow!("{e}\n{CLI_USAGE}"))? {
+        use lexopt::prelude::*;
+        // Flags are matched by name once the borrowed argument is released, so a flag's value
+        // can be read from the same parser.
+        let flag = match arg {
+            Short('h') | Long("help") => {
+                println!("{CLI_USAGE}");
+                return Ok(());
+            }
+            Long(name) => name.to_string(),
+            other => bail!("{}\n{CLI_USAGE}", other.unexpected()),
         };
-        if matches!(flag.as_str(), "-h" | "--help") {
-            println!("{CLI_USAGE}");
-            return Ok(());
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .with_context(|| format!("{flag} needs a value\n{CLI_USAGE}"))
+        let mut value = || -> anyhow::Result<String> {
+            parser
+                .value()
+                .map_err(|e| anyhow!("--{flag}: {e}\n{CLI_USAGE}"))?
+                .into_string()
+                .map_err(|v| anyhow!("--{flag}: not UTF-8: {v:?}"))
         };
-        let slot = match flag.as_str() {
-            "--litellm-port" => Some(0),
-            "--authentik-port" => Some(1),
-            "--gitea-port" => Some(2),
-            "--coder-port" => Some(3),
+        let port_slot = match flag.as_str() {
+            "litellm-port" => Some(0),
+            "authentik-port" => Some(1),
+            "gitea-port" => Some(2),
+            "coder-port" => Some(3),
             _ => None,
         };
-        match (flag.as_str(), slot) {
-            (_, Some(i)) => given[i] = Some(value()?.parse().with_context(|| flag.clone())?),
-            ("--host", _) => host = value()?,
-            ("--any-ports", _) => any = true,
-            ("--tls", _) => config.tls = true,
-            ("--no-contract-checks", _) => config.contract_checks = false,
-            ("--coder-premium", _) => config.coder_premium = true,
-            ("--coder-fresh", _) => config.coder_fresh = true,
-            ("--state-dir", _) => config.state_dir = Some(value()?.into()),
-            (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
+        if let Some(i) = port_slot {
+            let v = value()?;
+            given[i] = Some(v.parse().with_context(|| format!("--{flag} {v:?}"))?);
+            continue;
+        }
+        match flag.as_str() {
+            "host" => host = value()?,
+            "any-ports" => any = true,
+            "tls" => config.tls = true,
+            "coder-tls" => config.coder_tls = true,
+            "no-contract-checks" => config.contract_checks = false,
+            "coder-premium" => config.coder_premium = true,
+            "coder-fresh" => config.coder_fresh = true,
+            "state-dir" => config.state_dir = Some(value()?.into()),
+            _ => bail!("unknown argument --{flag}\n{CLI_USAGE}"),
         }
     }
     let d = if any { Ports::default() } else { Ports::SEEDS };

@@ -13,7 +13,9 @@ use crate::framework::{ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
+
+use super::Client;
 
 pub struct ExecStepResource;
 
@@ -45,8 +47,8 @@ pub(crate) fn spec(plan: &Value) -> ExecSpec {
 }
 
 impl ExecStepResource {
-    async fn run(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let d = data.docker.get()?.engine().await?;
+    async fn run<D: ClientOf<Client>>(&self, data: &D, plan: &Value) -> ApplyResult {
+        let d = data.client()?.engine().await?;
         let out = run_checked(d, &spec(plan)).await?;
         let mut s = plan.clone();
         s.set("exit_code", Value::int(out.exit_code));
@@ -55,7 +57,7 @@ impl ExecStepResource {
 }
 
 #[async_trait]
-impl Resource<Clients> for ExecStepResource {
+impl<D: ClientOf<Client>> Resource<D> for ExecStepResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_exec"
     }
@@ -89,7 +91,7 @@ impl Resource<Clients> for ExecStepResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         if !ctx.is_create() && INPUTS.iter().any(|a| ctx.changed(a)) {
@@ -98,15 +100,15 @@ impl Resource<Clients> for ExecStepResource {
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
         self.run(data, plan).await
     }
 
-    async fn read(&self, _data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, _data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
         Ok(Some(state.clone()))
     }
 
-    async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, data: &D, prior: &Value, plan: &Value) -> ApplyResult {
         if INPUTS.iter().any(|a| prior.get(a) != plan.get(a)) {
             return self.run(data, plan).await;
         }
@@ -115,7 +117,7 @@ impl Resource<Clients> for ExecStepResource {
         Ok(s)
     }
 
-    async fn delete(&self, _data: &Clients, _state: &Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, _data: &D, _state: &Value) -> Result<(), Diagnostics> {
         Ok(())
     }
 }

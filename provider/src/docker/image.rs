@@ -17,7 +17,9 @@ use crate::framework::{ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
+
+use super::Client;
 
 pub struct ImageResource;
 
@@ -41,7 +43,7 @@ const CONFIG: &[&str] = &[
 ];
 
 #[async_trait]
-impl Resource<Clients> for ImageResource {
+impl<D: ClientOf<Client>> Resource<D> for ImageResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_image"
     }
@@ -88,7 +90,7 @@ impl Resource<Clients> for ImageResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         let hash = match ctx.config.get("context").as_str() {
@@ -113,8 +115,8 @@ impl Resource<Clients> for ImageResource {
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let d = data.docker.get()?.engine().await?;
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
+        let d = data.client()?.engine().await?;
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         if let Some(dir) = plan.get("context").as_str() {
             let tar = tar_context(Path::new(dir)).map_err(|e| {
@@ -194,8 +196,8 @@ impl Resource<Clients> for ImageResource {
         Ok(s)
     }
 
-    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.client()?.engine().await?;
         match d
             .inspect_image(state.get("name").as_str().unwrap_or_default())
             .await
@@ -210,16 +212,16 @@ impl Resource<Clients> for ImageResource {
         }
     }
 
-    async fn update(&self, _data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, _data: &D, _prior: &Value, plan: &Value) -> ApplyResult {
         // Only keep_locally and the registry password change in place.
         Ok(plan.clone())
     }
 
-    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, data: &D, state: &Value) -> Result<(), Diagnostics> {
         if state.get("keep_locally").as_bool() == Some(true) {
             return Ok(());
         }
-        let d = data.docker.get()?.engine().await?;
+        let d = data.client()?.engine().await?;
         // By name: only our tag goes; an image whose content another tag or a container also
         // uses (the same build made elsewhere) stays for them.
         let key = state

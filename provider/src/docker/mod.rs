@@ -19,7 +19,7 @@ use crate::framework::{DataSource, Resource, StopToken};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block};
 use crate::protocol::value::Value;
-use crate::provider::{Clients, Slot};
+use webide_tfplugin::service::{ClientOf, Slot};
 
 /// Label on everything webide creates.
 pub const MANAGED_LABEL: &str = "webide.managed";
@@ -219,7 +219,7 @@ pub(crate) fn engine_error(what: &str, e: bollard::errors::Error) -> Diagnostics
 }
 
 /// The resources of this service.
-pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
+pub fn resources<D: ClientOf<Client> + 'static>() -> Vec<Arc<dyn Resource<D>>> {
     vec![
         Arc::new(network::NetworkResource),
         Arc::new(volume::VolumeResource),
@@ -230,7 +230,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
 }
 
 /// The data sources of this service.
-pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
+pub fn data_sources<D: ClientOf<Client> + 'static>() -> Vec<Arc<dyn DataSource<D>>> {
     vec![]
 }
 

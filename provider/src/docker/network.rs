@@ -9,7 +9,9 @@ use crate::framework::{ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
+
+use super::Client;
 
 pub struct NetworkResource;
 
@@ -26,7 +28,7 @@ fn state_from(base: &Value, n: &bollard::models::Network) -> Value {
 }
 
 #[async_trait]
-impl Resource<Clients> for NetworkResource {
+impl<D: ClientOf<Client>> Resource<D> for NetworkResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_network"
     }
@@ -45,21 +47,21 @@ impl Resource<Clients> for NetworkResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         replace_on_change(ctx, CONFIG);
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let d = data.docker.get()?.engine().await?;
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
+        let d = data.client()?.engine().await?;
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         d.create_network(CreateNetworkOptions {
             name: name.clone(),
             driver: plan.get("driver").as_str().unwrap_or("bridge").to_string(),
             internal: plan.get("internal").as_bool().unwrap_or(false),
-            labels: labels(plan.get("labels"), self.type_name()),
+            labels: labels(plan.get("labels"), Resource::<D>::type_name(self)),
             check_duplicate: true,
             ..Default::default()
         })
@@ -72,8 +74,8 @@ impl Resource<Clients> for NetworkResource {
         Ok(state_from(plan, &n))
     }
 
-    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.client()?.engine().await?;
         let key = state
             .get("id")
             .as_str()
@@ -86,15 +88,15 @@ impl Resource<Clients> for NetworkResource {
         }
     }
 
-    async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, data: &D, _prior: &Value, plan: &Value) -> ApplyResult {
         // Every configurable attribute forces replacement; nothing to do in place.
         self.read(data, plan)
             .await?
             .ok_or_else(|| Diagnostics::error("Network vanished", "re-run apply").into())
     }
 
-    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn delete(&self, data: &D, state: &Value) -> Result<(), Diagnostics> {
+        let d = data.client()?.engine().await?;
         let key = state
             .get("id")
             .as_str()
@@ -107,8 +109,8 @@ impl Resource<Clients> for NetworkResource {
         }
     }
 
-    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let mut base = self.schema().block.null_object();
+    async fn import(&self, data: &D, id: &str) -> Result<Value, Diagnostics> {
+        let mut base = Resource::<D>::schema(self).block.null_object();
         base.set("name", Value::string(id.trim()));
         self.read(data, &base)
             .await?

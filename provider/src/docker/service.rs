@@ -22,7 +22,7 @@ use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Nesting, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
 
 pub struct ServiceResource;
 
@@ -40,6 +40,7 @@ const CONFIG: &[&str] = &[
     "working_dir",
     "restart",
     "extra_hosts",
+    "group_add",
     "network",
     "port",
     "mount",
@@ -153,6 +154,7 @@ fn container_config(plan: &Value, rtype: &str) -> Config<String> {
             port_bindings: Some(bindings),
             mounts: Some(mounts),
             extra_hosts: strings(plan.get("extra_hosts")),
+            group_add: strings(plan.get("group_add")),
             restart_policy: Some(RestartPolicy {
                 name: Some(restart),
                 maximum_retry_count: None,
@@ -246,6 +248,7 @@ struct Observed {
     ports: Vec<Value>,
     mounts: Vec<Value>,
     extra_hosts: Vec<String>,
+    group_add: Vec<String>,
     restart: String,
 }
 
@@ -376,6 +379,7 @@ impl Observed {
             ports,
             mounts,
             extra_hosts: hc.extra_hosts.unwrap_or_default(),
+            group_add: hc.group_add.unwrap_or_default(),
             restart,
         }
     }
@@ -567,6 +571,9 @@ fn state_from(
     if base.get("extra_hosts").string_elements() != seen.extra_hosts {
         s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
     }
+    if base.get("group_add").string_elements() != seen.group_add {
+        s.set("group_add", Value::string_list(seen.group_add.clone()));
+    }
     if base.get("restart").as_str().unwrap_or("unless-stopped") != seen.restart {
         s.set("restart", Value::string(&seen.restart));
     }
@@ -670,14 +677,14 @@ fn port_block() -> Block {
 }
 
 #[async_trait]
-impl Resource<Clients> for ServiceResource {
+impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_service"
     }
 
     fn schema(&self) -> Schema {
         let empty_map = || Value::Map(Default::default());
-        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
+        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts`, `group_add` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Container id."))
             .attr(Attribute::string("name").required().validate(NonEmpty).describe("Container name. Import id."))
             .attr(Attribute::string("image").required().validate(NonEmpty).describe("Image reference or id (e.g. `webide_compose_image.x.image_id`)."))
@@ -692,6 +699,7 @@ impl Resource<Clients> for ServiceResource {
             .attr(Attribute::string("working_dir").optional().describe("Working directory."))
             .attr(Attribute::string("restart").default("unless-stopped").validate(OneOf(&["no", "always", "unless-stopped", "on-failure"])).describe("Restart policy."))
             .attr(Attribute::string_list("extra_hosts").default(Value::List(vec![])).describe("Extra /etc/hosts entries, e.g. `host.docker.internal:host-gateway` (the seeds' Linux fix)."))
+            .attr(Attribute::string_list("group_add").default(Value::List(vec![])).describe("Supplementary groups (names or numeric ids) the container's processes get besides the user's own, e.g. the group owning a mounted Docker socket (`stat -c %g /var/run/docker.sock`) so Coder's provisioner can start workspaces. Read back: a difference is drift; a change replaces the container."))
             .attr(Attribute::bool("running").default(true).describe("Keep the container running; a container stopped by hand shows in plan and is started again in place."))
             .attr(Attribute::bool("wait_healthy").default(true).describe("With a health check: apply waits until the container is healthy."))
             .attr(Attribute::string("healthy_timeout").default("120s").validate(DurationV).describe("How long to wait for healthy; the error carries the last log lines."))
@@ -738,7 +746,7 @@ impl Resource<Clients> for ServiceResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         // Keys moving between `env` and `sensitive_env` with unchanged values (a configuration
@@ -762,8 +770,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let c = data.docker.get()?;
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
+        let c = data.client()?;
         let d = c.engine().await?;
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         let created = d
@@ -772,7 +780,7 @@ impl Resource<Clients> for ServiceResource {
                     name: name.clone(),
                     platform: None,
                 }),
-                container_config(plan, self.type_name()),
+                container_config(plan, Resource::<D>::type_name(self)),
             )
             .await
             .map_err(|e| {
@@ -865,8 +873,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(state_from(&state, &info, &image_defaults(d, &info).await))
     }
 
-    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.client()?.engine().await?;
         let id = state.get("id").as_str().unwrap_or_default().to_string();
         let name = state.get("name").as_str().unwrap_or_default().to_string();
         // By id; a container re-created by hand under the same name is found by name.
@@ -886,9 +894,9 @@ impl Resource<Clients> for ServiceResource {
         Ok(None)
     }
 
-    async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, data: &D, _prior: &Value, plan: &Value) -> ApplyResult {
         // Only `running`, `wait_healthy` and `healthy_timeout` change in place.
-        let c = data.docker.get()?;
+        let c = data.client()?;
         let d = c.engine().await?;
         let id = plan.get("id").as_str().unwrap_or_default().to_string();
         if plan.get("running").as_bool() == Some(true) {
@@ -940,8 +948,8 @@ impl Resource<Clients> for ServiceResource {
         Ok(state_from(plan, &info, &image_defaults(d, &info).await))
     }
 
-    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn delete(&self, data: &D, state: &Value) -> Result<(), Diagnostics> {
+        let d = data.client()?.engine().await?;
         let key = state
             .get("id")
             .as_str()
@@ -964,8 +972,8 @@ impl Resource<Clients> for ServiceResource {
         }
     }
 
-    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn import(&self, data: &D, id: &str) -> Result<Value, Diagnostics> {
+        let d = data.client()?.engine().await?;
         let info = d
             .inspect_container(id.trim(), None)
             .await
@@ -973,7 +981,7 @@ impl Resource<Clients> for ServiceResource {
         let image = image_defaults(d, &info).await;
         let seen = Observed::of(&info, &image);
         let cfg = info.config.clone().unwrap_or_default();
-        let mut s = self.schema().block.null_object();
+        let mut s = Resource::<D>::schema(self).block.null_object();
         s.set(
             "name",
             Value::string(
@@ -1027,6 +1035,7 @@ impl Resource<Clients> for ServiceResource {
         );
         s.set("restart", Value::string(&seen.restart));
         s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
+        s.set("group_add", Value::string_list(seen.group_add.clone()));
         s.set("wait_healthy", Value::Bool(true));
         s.set("healthy_timeout", Value::string("120s"));
         // Nested blocks, with unset optional values left null as a configuration would.
@@ -1112,7 +1121,9 @@ mod tests {
 
     /// A configuration as planned, with the schema's defaults.
     fn base() -> Value {
-        let mut s = ServiceResource.schema().block.null_object();
+        let mut s = Resource::<crate::provider::Clients>::schema(&ServiceResource)
+            .block
+            .null_object();
         s.set("name", Value::string("api"));
         s.set("image", Value::string("sha256:img"));
         s.set("command", Value::string_list(["serve", "8080"]));
@@ -1121,6 +1132,7 @@ mod tests {
         s.set("labels", Value::string_map(Vec::<(String, String)>::new()));
         s.set("restart", Value::string("unless-stopped"));
         s.set("extra_hosts", Value::string_list(["h:host-gateway"]));
+        s.set("group_add", Value::string_list(["999"]));
         s.set(
             "network",
             Value::List(vec![obj(vec![
@@ -1261,6 +1273,10 @@ mod tests {
         assert_eq!(drift(&c), vec!["extra_hosts"]);
 
         let mut c = inspect();
+        c.host_config.as_mut().unwrap().group_add = Some(vec!["998".into()]);
+        assert_eq!(drift(&c), vec!["group_add"]);
+
+        let mut c = inspect();
         c.host_config.as_mut().unwrap().restart_policy = Some(RestartPolicy {
             name: Some(RestartPolicyNameEnum::NO),
             maximum_retry_count: None,
@@ -1354,7 +1370,7 @@ mod tests {
         let mut config = base();
         config.set("sensitive_env_wo", Value::string_map([("MODE", "x")]));
         let mut d = Diagnostics::new();
-        ServiceResource.validate(&config, &mut d);
+        Resource::<crate::provider::Clients>::validate(&ServiceResource, &config, &mut d);
         assert_eq!(d.0.len(), 1);
         assert_eq!(
             d.0[0]

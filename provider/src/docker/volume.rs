@@ -9,7 +9,9 @@ use crate::framework::{ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
-use crate::provider::Clients;
+use webide_tfplugin::service::ClientOf;
+
+use super::Client;
 
 pub struct VolumeResource;
 
@@ -25,7 +27,7 @@ fn state_from(base: &Value, v: &bollard::models::Volume) -> Value {
 }
 
 #[async_trait]
-impl Resource<Clients> for VolumeResource {
+impl<D: ClientOf<Client>> Resource<D> for VolumeResource {
     fn type_name(&self) -> &'static str {
         "webide_compose_volume"
     }
@@ -43,21 +45,21 @@ impl Resource<Clients> for VolumeResource {
 
     async fn modify_plan(
         &self,
-        _d: Option<&Clients>,
+        _d: Option<&D>,
         ctx: &mut PlanContext<'_>,
     ) -> Result<(), Diagnostics> {
         replace_on_change(ctx, CONFIG);
         Ok(())
     }
 
-    async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
-        let d = data.docker.get()?.engine().await?;
+    async fn create(&self, data: &D, plan: &Value) -> ApplyResult {
+        let d = data.client()?.engine().await?;
         let name = plan.get("name").as_str().unwrap_or_default().to_string();
         let v = d
             .create_volume(CreateVolumeOptions {
                 name: name.clone(),
                 driver: plan.get("driver").as_str().unwrap_or("local").to_string(),
-                labels: labels(plan.get("labels"), self.type_name()),
+                labels: labels(plan.get("labels"), Resource::<D>::type_name(self)),
                 ..Default::default()
             })
             .await
@@ -65,8 +67,8 @@ impl Resource<Clients> for VolumeResource {
         Ok(state_from(plan, &v))
     }
 
-    async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let d = data.client()?.engine().await?;
         match d
             .inspect_volume(state.get("name").as_str().unwrap_or_default())
             .await
@@ -77,14 +79,14 @@ impl Resource<Clients> for VolumeResource {
         }
     }
 
-    async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
+    async fn update(&self, data: &D, _prior: &Value, plan: &Value) -> ApplyResult {
         self.read(data, plan)
             .await?
             .ok_or_else(|| Diagnostics::error("Volume vanished", "re-run apply").into())
     }
 
-    async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
-        let d = data.docker.get()?.engine().await?;
+    async fn delete(&self, data: &D, state: &Value) -> Result<(), Diagnostics> {
+        let d = data.client()?.engine().await?;
         match d
             .remove_volume(state.get("name").as_str().unwrap_or_default(), None)
             .await
@@ -98,8 +100,8 @@ impl Resource<Clients> for VolumeResource {
         }
     }
 
-    async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let mut base = self.schema().block.null_object();
+    async fn import(&self, data: &D, id: &str) -> Result<Value, Diagnostics> {
+        let mut base = Resource::<D>::schema(self).block.null_object();
         base.set("name", Value::string(id.trim()));
         self.read(data, &base)
             .await?

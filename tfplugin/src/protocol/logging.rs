@@ -37,25 +37,23 @@ pub fn level_from_env() -> Level {
     }
 }
 
-/// Crate targets that log at the requested level; every other target is held at `warn`.
-pub const OWN_TARGETS: [&str; 2] = ["webide_provider", "terraform_provider_webide"];
-
-/// `level` for our own targets, at most `warn` for everyone else.
-pub fn filter(level: Level) -> Targets {
-    let own = LevelFilter::from_level(level);
-    let mut t = Targets::new().with_default(own.min(LevelFilter::WARN));
-    for target in OWN_TARGETS {
-        t = t.with_target(target, own);
+/// `level` for this crate and the provider's crates `own` (their `tracing` targets, e.g.
+/// `my_provider`), at most `warn` for everyone else.
+pub fn filter(level: Level, own: &[&str]) -> Targets {
+    let at = LevelFilter::from_level(level);
+    let mut t = Targets::new().with_default(at.min(LevelFilter::WARN));
+    for target in own.iter().copied().chain([env!("CARGO_CRATE_NAME")]) {
+        t = t.with_target(target, at);
     }
     t
 }
 
 /// Installs the hclog-JSON stderr logger (records of the `log` crate, which bollard uses,
-/// are bridged into it and filtered alike).
-pub fn init() {
+/// are bridged into it and filtered alike); `own` as in [`filter`].
+pub fn init(own: &[&str]) {
     let level = level_from_env();
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(filter(level)))
+        .with(HclogLayer.with_filter(filter(level, own)))
         .try_init();
 }
 
@@ -153,11 +151,18 @@ mod tests {
         t.would_enable(target, &level)
     }
 
+    const OWN: &[&str] = &["webide_provider", "terraform_provider_webide"];
+
     #[test]
     fn third_party_targets_stay_at_warn() {
-        let t = super::filter(Level::TRACE);
+        let t = super::filter(Level::TRACE, OWN);
         assert!(enabled(&t, "webide_provider::http", Level::TRACE));
         assert!(enabled(&t, "terraform_provider_webide", Level::DEBUG));
+        assert!(enabled(
+            &t,
+            "webide_tfplugin::protocol::server",
+            Level::DEBUG
+        ));
         for other in [
             "h2::codec",
             "hyper_util::client",
@@ -169,7 +174,7 @@ mod tests {
             assert!(!enabled(&t, other, Level::DEBUG), "{other} at debug");
             assert!(enabled(&t, other, Level::WARN), "{other} at warn");
         }
-        let quiet = super::filter(Level::ERROR);
+        let quiet = super::filter(Level::ERROR, OWN);
         assert!(!enabled(&quiet, "h2", Level::WARN));
         assert!(!enabled(&quiet, "webide_provider", Level::WARN));
     }
@@ -194,11 +199,11 @@ mod library_filter_tests {
 
     #[test]
     fn request_body_loggers_stay_at_warn_under_debug() {
-        let f = filter(Level::TRACE);
+        let f = filter(Level::TRACE, &["webide_provider"]);
         assert!(!f.would_enable("bollard::docker", &Level::DEBUG));
         assert!(!f.would_enable("hyper_util::client", &Level::TRACE));
         assert!(f.would_enable("bollard::docker", &Level::WARN));
         assert!(f.would_enable("webide_provider::docker", &Level::TRACE));
-        assert!(!filter(Level::ERROR).would_enable("bollard", &Level::WARN));
+        assert!(!filter(Level::ERROR, &[]).would_enable("bollard", &Level::WARN));
     }
 }
