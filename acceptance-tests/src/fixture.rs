@@ -51,7 +51,7 @@ fn build() -> Result<PathBuf> {
     let ctx = target_dir.join("context");
     std::fs::create_dir_all(&ctx)?;
     std::fs::write(ctx.join("Dockerfile"), DOCKERFILE)?;
-    for name in ["fixture-svc", "gitea"] {
+    for name in ["fixture-svc", "gitea", "mc"] {
         let bin = target_dir.join(&triple).join("release").join(name);
         copy_if_changed(&bin, &ctx.join(name))?;
     }
@@ -89,37 +89,61 @@ pub fn gitea_standin_image() -> Result<String> {
 }
 
 fn build_gitea() -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let base = crate::debian_image::debian_data_image()?;
-    let bins = fixture_context()?;
-    let ctx = workspace_root()
-        .join("target")
-        .join("fixture")
-        .join("gitea-context");
-    std::fs::create_dir_all(&ctx)?;
-    let dockerfile = format!(
-        "FROM {base}\n\
-         COPY fixture-svc /fixture-svc\n\
-         COPY gitea /usr/local/bin/gitea\n\
+    build_standin(
+        "gitea",
+        "COPY gitea /usr/local/bin/gitea\n\
          RUN useradd --system --user-group --home-dir /data/git --shell /bin/sh git \\\n \
          && mkdir -p /data/git /data/gitea/conf \\\n \
          && printf '[DEFAULT]\\nRUN_USER = git\\n' > /data/gitea/conf/app.ini \\\n \
          && chown -R git:git /data\n\
-         ENV GITEA_CUSTOM=/data/gitea\n\
-         ENTRYPOINT [\"/fixture-svc\"]\n"
+         ENV GITEA_CUSTOM=/data/gitea\n",
+        &["gitea"],
+    )
+}
+
+/// The stand-in MinIO image: the Debian rootfs image plus `fixture-svc` as entrypoint and the
+/// stand-in `mc` command (`fixtures/fixture-svc/src/bin/mc.rs`) at `/usr/bin/mc`, where the
+/// upstream image has the MinIO client; its state is kept under `/data` (the data volume).
+pub fn minio_standin_image() -> Result<String> {
+    static TAG: OnceLock<Result<String, String>> = OnceLock::new();
+    TAG.get_or_init(|| {
+        build_standin(
+            "minio",
+            "COPY mc /usr/bin/mc\nRUN mkdir -p /data\n",
+            &["mc"],
+        )
+        .map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// Builds `webide-<name>-standin:<content hash>` from the Debian rootfs image, `fixture-svc`
+/// as entrypoint, the stand-in commands `bins` and the Dockerfile lines `extra`.
+fn build_standin(name: &str, extra: &str, bins: &[&str]) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let base = crate::debian_image::debian_data_image()?;
+    let from = fixture_context()?;
+    let ctx = workspace_root()
+        .join("target")
+        .join("fixture")
+        .join(format!("{name}-context"));
+    std::fs::create_dir_all(&ctx)?;
+    let dockerfile = format!(
+        "FROM {base}\nCOPY fixture-svc /fixture-svc\n{extra}ENTRYPOINT [\"/fixture-svc\"]\n"
     );
     std::fs::write(ctx.join("Dockerfile"), &dockerfile)?;
     let mut h = Sha256::new();
     h.update(dockerfile.as_bytes());
-    for name in ["fixture-svc", "gitea"] {
-        copy_if_changed(&bins.join(name), &ctx.join(name))?;
-        h.update(std::fs::read(ctx.join(name))?);
+    for bin in std::iter::once(&"fixture-svc").chain(bins) {
+        copy_if_changed(&from.join(bin), &ctx.join(bin))?;
+        h.update(std::fs::read(ctx.join(bin))?);
     }
     let hex: String = h.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let tag = format!("webide-gitea-standin:{hex}");
+    let tag = format!("webide-{name}-standin:{hex}");
     let exists = Command::new("docker")
         .args(["image", "inspect", "--format", "{{.Id}}", &tag])
         .output()

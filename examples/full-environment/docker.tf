@@ -174,7 +174,8 @@ resource "webide_compose_service" "coder" {
   name     = "${var.name_prefix}-coder"
   image    = local.image["coder"]
   command  = local.standin ? ["serve", "7080"] : null
-  env = {
+  # CODER_OIDC_USER_ROLE_* only with a licence (access.tf).
+  env = merge({
     SERVICE_NAME                                = "coder"
     CODER_HTTP_ADDRESS                          = "0.0.0.0:7080"
     CODER_ACCESS_URL                            = local.coder_access_url
@@ -192,7 +193,7 @@ resource "webide_compose_service" "coder" {
     CODER_TLS_CERT_PEM  = webide_tls_certificate.coder.cert_pem
     # The provisioner resolves webide/webide from the mounted filesystem mirror.
     TF_CLI_CONFIG_FILE = var.webide_terraform_dir == "" ? "" : "/opt/webide-terraform/terraformrc"
-  }
+  }, local.coder_role_sync_env)
   sensitive_env = {
     CODER_PG_CONNECTION_URL  = "${local.db_url["coder"]}?sslmode=disable"
     CODER_OIDC_CLIENT_SECRET = webide_authentik_oauth2_provider.sso["coder"].client_secret
@@ -252,6 +253,9 @@ resource "webide_compose_service" "minio" {
     MINIO_IDENTITY_OPENID_CONFIG_URL = "http://host.docker.internal:${local.port.authentik + var.host_port_offset}/application/o/minio/.well-known/openid-configuration"
     MINIO_IDENTITY_OPENID_CLIENT_ID  = webide_authentik_oauth2_provider.sso["minio"].client_id
     MINIO_IDENTITY_OPENID_CLAIM_NAME = "groups"
+    MINIO_IDENTITY_OPENID_SCOPES     = "openid,profile,email,groups"
+    # `mc ready local` (health check) and the policy steps (access.tf) reach this server.
+    MC_HOST_local = "http://127.0.0.1:${local.port.minio_api}"
   }
   sensitive_env = {
     MINIO_ROOT_PASSWORD                 = var.secrets["minio_root_password"]

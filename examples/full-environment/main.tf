@@ -99,6 +99,7 @@ module "user" {
   password                   = var.user_password
   authentik_group_ids        = { for name, g in webide_authentik_group.rbac : name => g.id }
   litellm_contractor_team_id = webide_litellm_team.contractors.id
+  coder_roles_from_idp       = var.coder_premium
 }
 
 # The AI gateway's contractor team: a shared budget for every contractor key.

@@ -75,5 +75,7 @@ resource "webide_coder_user" "this" {
   email      = var.email
   name       = var.name
   login_type = "oidc"
-  roles      = local.r.coder_roles
+  roles      = var.coder_roles_from_idp ? [] : local.r.coder_roles
+  # With Coder's role sync (a licence) the groups claim sets the same roles at sign-in.
+  roles_from_idp = var.coder_roles_from_idp
 }

@@ -44,3 +44,9 @@ variable "ai_models" {
   type        = list(string)
   default     = ["claude-sonnet"]
 }
+
+variable "coder_roles_from_idp" {
+  description = "Coder's OIDC role sync (Premium: CODER_OIDC_USER_ROLE_FIELD/_MAPPING) sets the user's Coder roles from the groups claim: the module then leaves them to Coder."
+  type        = bool
+  default     = false
+}

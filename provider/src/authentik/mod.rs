@@ -4,6 +4,7 @@
 pub mod application;
 pub mod flow;
 pub mod group;
+pub mod group_members;
 pub mod names;
 pub mod oauth2_provider;
 pub mod scope_mapping;
@@ -53,7 +54,10 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
 
 /// The data sources of this service.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<Clients>>> {
-    vec![Arc::new(flow::FlowDataSource)]
+    vec![
+        Arc::new(flow::FlowDataSource),
+        Arc::new(group_members::GroupMembersDataSource),
+    ]
 }
 
 /// The API client.

@@ -5,6 +5,7 @@ pub mod first_user;
 pub mod group;
 pub mod names;
 pub mod organization;
+pub mod role_sync;
 pub mod template;
 pub mod user;
 
@@ -46,6 +47,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<Clients>>> {
         Arc::new(user::UserResource),
         Arc::new(group::GroupResource),
         Arc::new(first_user::FirstUserResource),
+        Arc::new(role_sync::RoleSyncResource),
     ]
 }
 

@@ -43,7 +43,10 @@ fn state_from(base: &Value, u: &Json) -> Value {
         .filter_map(|r| r["name"].as_str().or(r.as_str()).map(str::to_string))
         .filter(|r| r != "member")
         .collect();
-    s.set("roles", Value::string_set(roles));
+    // Coder's own role sync owns the roles: neither set nor compared here.
+    if base.get("roles_from_idp").as_bool() != Some(true) {
+        s.set("roles", Value::string_set(roles));
+    }
     s.set("suspended", Value::Bool(u["status"] == "suspended"));
     s
 }
@@ -83,6 +86,7 @@ impl Resource<Clients> for UserResource {
             .attr(Attribute::string("name").default("").validate(super::names::CoderDisplayName(128)).validate(crate::framework::validators::NoControlChars).describe("Display name."))
             .attr(Attribute::string("login_type").default("password").requires_replace().validate(OneOf(&["password", "oidc", "github", "none"])).describe("How the user signs in: `oidc` for SSO through Authentik."))
             .attr(Attribute::string_set("roles").default(Value::string_set(Vec::<String>::new())).validate(OneOf(ROLES)).describe("Site roles: owner, template-admin, user-admin, auditor."))
+            .attr(Attribute::bool("roles_from_idp").default(false).describe("Coder's OIDC role sync (`CODER_OIDC_USER_ROLE_FIELD`, Premium) sets this user's site roles at every sign-in, and Coder then refuses role changes of OIDC users through the API: the provider neither sets nor compares `roles` (leave it empty)."))
             .attr(Attribute::bool("suspended").default(false).describe("Suspended users cannot sign in."))
             .attr(Attribute::string("password").optional().sensitive().describe("Password for `login_type = \"password\"`. Never read back, but kept in state (marked sensitive); a change sets it in place. On Terraform >= 1.11 use `password_wo` instead, which never reaches plan or state; on older Terraform use this."))
             .attr(Attribute::string("password_wo").optional().sensitive().write_only().describe("Write-only password for `login_type = \"password\"` (Terraform >= 1.11): sent to Coder at create and whenever `password_wo_version` changes; never stored in plan or state. Preferred over `password` on Terraform >= 1.11 (older Terraform refuses it at validate: use `password`). Conflicts with `password`."))
@@ -93,6 +97,15 @@ impl Resource<Clients> for UserResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let lt = config.get("login_type").as_str().unwrap_or("password");
+        if config.get("roles_from_idp").as_bool() == Some(true)
+            && !config.get("roles").string_elements().is_empty()
+        {
+            diags.push_attr_error(
+                AttrPath::root("roles"),
+                "Invalid value for roles",
+                "roles cannot be set when roles_from_idp is true: Coder's role sync sets them",
+            );
+        }
         for attr in ["password", "password_wo"] {
             if !config.get(attr).is_null() && !config.get(attr).is_unknown() && lt != "password" {
                 diags.push_attr_error(

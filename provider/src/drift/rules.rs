@@ -153,6 +153,35 @@ fn rule(rtype: &str, path: &str, b: &Json, a: &Json) -> Option<Rule> {
                 notice("role removed")
             }
         }
+        // Coder: site roles of OIDC users, by username.
+        ("coder_oidc_role_sync", "roles") => {
+            // The whole map (`roles`) or one user's set (`roles.<username>`).
+            let empty = serde_json::Map::new();
+            let before = b.as_object().unwrap_or(&empty);
+            let grants: Vec<String> = match a.as_object() {
+                Some(after) => after
+                    .iter()
+                    .flat_map(|(u, r)| {
+                        let was = before.get(u).cloned().unwrap_or(Json::Null);
+                        added(&was, r).into_iter().map(move |x| format!("{u}: {x}"))
+                    })
+                    .collect(),
+                None => {
+                    let u = path.strip_prefix("roles.").unwrap_or("?");
+                    added(b, a).into_iter().map(|x| format!("{u}: {x}")).collect()
+                }
+            };
+            if grants
+                .iter()
+                .any(|g| g.ends_with(": owner") || g.ends_with(": user-admin"))
+            {
+                crit(&format!("administrative role granted: {}", grants.join(", ")))
+            } else if !grants.is_empty() {
+                high(format!("role granted: {}", grants.join(", ")))
+            } else {
+                notice("role removed or user arrived")
+            }
+        }
         ("coder_user", "suspended") if truthy(b) && !truthy(a) => {
             high("suspended user re-activated".into())
         }

@@ -227,6 +227,7 @@ async fn main() -> Result<()> {
         tf_dir.display()
     );
     let tfvars_value = tfvars(&sb, &imgs, &prefix, &tf_dir);
+    let port_offset = tfvars_value["host_port_offset"].as_u64().unwrap_or(0);
     std::fs::write(
         env_dir.join("terraform.tfvars.json"),
         serde_json::to_string_pretty(&tfvars_value)?,
@@ -277,6 +278,13 @@ async fn main() -> Result<()> {
         for line in support::check_gitea_cli(&prefix, &state)? {
             println!("  {line}");
         }
+        // The default of examples/full-environment's secrets.minio_root_password.
+        for line in support::check_minio_policies(&prefix, &state, "change-me-minio")? {
+            println!("  {line}");
+        }
+    }
+    for line in support::check_sign_in(&wd.output_json().await?, port_offset)? {
+        println!("  {line}");
     }
 
     p.step("role matrix, checked on each service");
@@ -316,6 +324,31 @@ async fn main() -> Result<()> {
         .assert_empty()
         .context("the re-plan after apply")?;
     println!("  no changes");
+
+    p.step("a person arrives through SSO: Coder roles from the Authentik groups");
+    // newhire: in coder-auditors in Authentik, signed in to Coder through OIDC once (a plain
+    // member: an unlicensed Coder does not map the groups claim to roles).
+    support::sso_arrival(&sb, &state).await?;
+    let changes = wd.resource_changes().await?;
+    ensure!(
+        changes.keys().eq(["webide_coder_oidc_role_sync.sso[0]"]),
+        "the plan after an SSO arrival changes only the role sync: {changes:?}"
+    );
+    wd.apply().await?;
+    let roles = support::coder_roles(&sb, support::SSO_USER)?;
+    ensure!(
+        roles == ["auditor".to_string()].into(),
+        "{} holds {roles:?} after the apply, expected auditor",
+        support::SSO_USER
+    );
+    wd.plan()
+        .await?
+        .assert_empty()
+        .context("the re-plan after the role sync")?;
+    println!(
+        "  {} (coder-auditors in Authentik, OIDC user in Coder): plan showed the role sync only; apply granted auditor; re-plan empty",
+        support::SSO_USER
+    );
 
     p.step("scripted drift, made outside Terraform");
     let mut drift = Drift::new(&sb, &state)?;
@@ -366,6 +399,8 @@ async fn main() -> Result<()> {
     }
     p.step("destroy");
     if o.destroy {
+        // newhire is no object of the configuration: it goes as it came, by hand.
+        support::sso_departure(&sb, &state).await?;
         wd.destroy().await?;
         let left = support::leftovers(&sb, &prefix)?;
         ensure!(left.is_empty(), "objects left after destroy: {left:?}");

@@ -43,11 +43,14 @@ pub fn images() -> Result<Value> {
         .context("the Debian-built PostgreSQL/Redis image")?;
     let gitea = webide_acceptance_tests::fixture::gitea_standin_image()
         .context("the stand-in Gitea image")?;
+    let minio = webide_acceptance_tests::fixture::minio_standin_image()
+        .context("the stand-in MinIO image")?;
     Ok(json!({
         "standin_context": ctx.display().to_string(),
         "postgres": data,
         "redis": data,
         "gitea": gitea,
+        "minio": minio,
     }))
 }
 
@@ -126,6 +129,230 @@ pub fn check_gitea_cli(prefix: &str, state: &Value) -> Result<Vec<String>> {
         format!("gitea: admin `gitea` and login source `authentik` (id {}) made by the CLI in {container}", src["id"]),
         format!("gitea: {n} CLI calls recorded, none with a secret in its argv"),
     ])
+}
+
+/// A file of a container, read with `docker exec cat`.
+fn container_file(container: &str, path: &str) -> Result<String> {
+    let out = Command::new("docker")
+        .args(["exec", container, "cat", path])
+        .output()
+        .context("docker exec cat")?;
+    ensure!(
+        out.status.success(),
+        "reading {path} in {container}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// MinIO's policies (access.tf), made with `mc` through the Docker exec API and checked in the
+/// container: one per RBAC group (the names the `groups` claim carries, which MinIO reads as
+/// policy names), each a policy document; the root password reached mc only by environment.
+pub fn check_minio_policies(
+    prefix: &str,
+    state: &Value,
+    minio_password: &str,
+) -> Result<Vec<String>> {
+    let container = format!("{prefix}-minio");
+    let policies: Value =
+        serde_json::from_str(&container_file(&container, "/data/standin-policies.json")?)?;
+    let groups: BTreeSet<String> = webide_acceptance_tests::resource_addresses(state)
+        .into_iter()
+        .filter(|a| a.starts_with("webide_authentik_group.rbac["))
+        .filter_map(|a| {
+            values(state, &a)
+                .and_then(|v| v["name"].as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    ensure!(
+        groups.len() == 4,
+        "the four RBAC groups in state: {groups:?}"
+    );
+    let names: BTreeSet<String> = policies
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    ensure!(
+        names == groups,
+        "a MinIO policy for every RBAC group: policies {names:?}, groups {groups:?}"
+    );
+    let admin = &policies["coder-admins"]["Statement"];
+    ensure!(
+        admin.to_string().contains("admin:*"),
+        "coder-admins gets MinIO admin: {admin}"
+    );
+    let member = policies["coder-members"]["Statement"].to_string();
+    ensure!(
+        !member.contains("s3:*") && !member.contains("admin:") && member.contains("s3:GetObject"),
+        "coder-members gets read-only: {member}"
+    );
+    let calls = container_file(&container, "/data/standin-mc-calls.jsonl")?;
+    ensure!(
+        !calls.contains(minio_password),
+        "the MinIO root password reached a recorded argv"
+    );
+    let creates = calls
+        .lines()
+        .filter(|l| l.contains("\"create\"") && l.contains("MC_HOST_local"))
+        .count();
+    ensure!(
+        creates >= 4,
+        "four `mc admin policy create` calls with MC_HOST_local: {calls}"
+    );
+    Ok(vec![format!(
+        "minio: policies {} made by `mc admin policy create` in {container} (root credentials by env, none in argv)",
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    )])
+}
+
+/// The `sign_in` output: a page per service, on the ports this run published.
+pub fn check_sign_in(outputs: &Value, offset: u64) -> Result<Vec<String>> {
+    let urls = outputs
+        .pointer("/sign_in/value")
+        .and_then(Value::as_object)
+        .context("output sign_in")?;
+    let want = [
+        (
+            "coder",
+            format!("https://host.docker.internal:{}/login", 7443 + offset),
+        ),
+        (
+            "coder_http",
+            format!("http://host.docker.internal:{}/login", 7080 + offset),
+        ),
+        (
+            "gitea",
+            format!("http://localhost:{}/user/oauth2/authentik", 3000 + offset),
+        ),
+        (
+            "authentik",
+            format!("http://localhost:{}/if/user/", 9000 + offset),
+        ),
+        (
+            "minio_console",
+            format!("http://localhost:{}/login", 9001 + offset),
+        ),
+        (
+            "litellm_ui",
+            format!("http://localhost:{}/ui", 4000 + offset),
+        ),
+        ("mailpit", format!("http://localhost:{}/", 8025 + offset)),
+    ];
+    for (k, v) in &want {
+        ensure!(
+            urls.get(*k).and_then(Value::as_str) == Some(v.as_str()),
+            "sign_in.{k} is {:?}, expected {v}",
+            urls.get(*k)
+        );
+    }
+    Ok(urls
+        .iter()
+        .map(|(k, v)| format!("sign in to {k:<14} {}", v.as_str().unwrap_or("?")))
+        .collect())
+}
+
+/// A person who was never declared in HCL arrives through SSO: an Authentik admin adds
+/// `newhire` to coder-auditors, and the first OIDC sign-in makes the Coder user (login type
+/// `oidc`, no roles — what an unlicensed Coder does). Returns the owner session for later.
+pub async fn sso_arrival(sb: &RunningSandbox, state: &Value) -> Result<()> {
+    let http = reqwest::Client::new();
+    let c = &sb.config;
+    let group = webide_acceptance_tests::resource_addresses(state)
+        .into_iter()
+        .find(|a| a == "webide_authentik_group.rbac[\"coder-auditors\"]")
+        .and_then(|a| {
+            values(state, &a)
+                .and_then(|v| v["id"].as_str())
+                .map(str::to_string)
+        })
+        .context("coder-auditors in state")?;
+    let r = http
+        .post(format!("{}/api/v3/core/users/", sb.authentik_url))
+        .bearer_auth(&c.authentik_token)
+        .json(&json!({"username": SSO_USER, "name": "New Hire", "email": format!("{SSO_USER}@example.com"), "groups": [group], "is_active": true}))
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "authentik user: {}",
+        r.text().await?
+    );
+    let token = coder_owner_token(state)?;
+    let orgs: Value = http
+        .get(format!("{}/api/v2/organizations", sb.coder_url))
+        .header("Coder-Session-Token", &token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let org = orgs
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["is_default"] == true))
+        .and_then(|o| o["id"].as_str())
+        .context("Coder's default organization")?
+        .to_string();
+    let r = http
+        .post(format!("{}/api/v2/users", sb.coder_url))
+        .header("Coder-Session-Token", &token)
+        .json(&json!({"username": SSO_USER, "email": format!("{SSO_USER}@example.com"), "login_type": "oidc", "organization_ids": [org]}))
+        .send()
+        .await?;
+    ensure!(r.status().is_success(), "coder user: {}", r.text().await?);
+    Ok(())
+}
+
+/// The user [`sso_arrival`] makes (not in HCL).
+pub const SSO_USER: &str = "newhire";
+
+/// Site roles of a Coder user in the simulator (without `member`).
+pub fn coder_roles(sb: &RunningSandbox, user: &str) -> Result<BTreeSet<String>> {
+    let coder = sb.coder_store().snapshot();
+    let u = coder
+        .user(user)
+        .with_context(|| format!("coder user {user}"))?;
+    Ok(u["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str().or(r.as_str()))
+        .filter(|r| *r != "member")
+        .map(str::to_string)
+        .collect())
+}
+
+/// Removes the SSO user again (it is no object of the configuration, so destroy leaves it).
+pub async fn sso_departure(sb: &RunningSandbox, state: &Value) -> Result<()> {
+    let http = reqwest::Client::new();
+    let token = coder_owner_token(state)?;
+    let r = http
+        .delete(format!("{}/api/v2/users/{SSO_USER}", sb.coder_url))
+        .header("Coder-Session-Token", &token)
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "delete coder user: {}",
+        r.text().await?
+    );
+    let pk = sb
+        .authentik_store()
+        .snapshot()
+        .rows(webide_sandbox::authentik::Kind::Users)
+        .find(|u| u["username"] == SSO_USER)
+        .and_then(|u| u["pk"].as_i64())
+        .context("authentik user newhire")?;
+    let r = http
+        .delete(format!("{}/api/v3/core/users/{pk}/", sb.authentik_url))
+        .bearer_auth(&sb.config.authentik_token)
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "delete authentik user: {}",
+        r.text().await?
+    );
+    Ok(())
 }
 
 /// The per-service databases made by `webide_compose_exec.databases`, checked on the real
@@ -422,6 +649,24 @@ impl<'a> Drift<'a> {
                 severity: Severity::Critical,
             });
         }
+        // Coder: the SSO user (not in HCL, roles from webide_coder_oidc_role_sync) made owner.
+        if let Some(addr) = find_by(st, "webide_coder_oidc_role_sync", "id", "login_type:oidc") {
+            self.call(
+                Method::PUT,
+                format!("{}/api/v2/users/{SSO_USER}/roles", self.sb.coder_url),
+                ("Coder-Session-Token", coder_owner_token(st)?),
+                json!({"roles": ["owner", "auditor"]}),
+            )
+            .await?;
+            changes.push(Change {
+                what: format!(
+                    "Coder: {SSO_USER} (arrived through SSO, not in HCL) granted the owner role"
+                ),
+                address: addr,
+                attr: "roles",
+                severity: Severity::Critical,
+            });
+        }
         // LiteLLM: contractor1's key budget raised.
         if let Some(addr) = find_by(st, "webide_litellm_key", "user_id", "contractor1") {
             let token = values(st, &addr)
@@ -577,6 +822,23 @@ impl<'a> Drift<'a> {
                             .flatten()
                             .any(|s| s["name"] == "authentik"),
                         "the login source is named authentik again: {db}"
+                    );
+                }
+                "roles" => {
+                    let user = if ch.address.contains("oidc_role_sync") {
+                        SSO_USER
+                    } else {
+                        "contractor2"
+                    };
+                    let want: BTreeSet<String> = if user == SSO_USER {
+                        ["auditor".to_string()].into()
+                    } else {
+                        BTreeSet::new()
+                    };
+                    let have = coder_roles(self.sb, user)?;
+                    ensure!(
+                        have == want,
+                        "coder {user} roles after healing: {have:?}, expected {want:?}"
                     );
                 }
                 "max_budget" => {
