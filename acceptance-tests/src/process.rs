@@ -5,7 +5,6 @@
 //! with the provider plugins it started.
 
 use std::fmt;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -143,93 +142,26 @@ fn lossy(buf: &Arc<Mutex<Vec<u8>>>) -> String {
 
 /// Runs a command synchronously, capturing its output, killing its process group after
 /// `timeout`. Never fails because of the exit code: call [`CmdOutput::check`] for that.
-pub fn run_sync(mut cmd: std::process::Command, timeout: Duration) -> Result<CmdOutput> {
-    use std::os::unix::process::CommandExt;
-    let (command, cwd) = describe_std(&cmd);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("could not start `{command}`"))?;
-    let mut guard = GroupGuard {
-        pgid: Some(child.id()),
-    };
-    let out_buf = Arc::new(Mutex::new(Vec::new()));
-    let err_buf = Arc::new(Mutex::new(Vec::new()));
-    let readers: Vec<_> = [
-        (
-            child
-                .stdout
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-            out_buf.clone(),
-        ),
-        (
-            child
-                .stderr
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
-            err_buf.clone(),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(r, buf)| {
-        let mut r = r?;
-        Some(std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                match r.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend_from_slice(&chunk[..n]),
-                }
-            }
-        }))
-    })
-    .collect();
-
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().context("waiting for child")? {
-            break status;
-        }
-        if start.elapsed() >= timeout {
-            timed_out = true;
-            kill_group(child.id());
-            break child.wait().context("waiting for killed child")?;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    };
-    guard.disarm();
-    // The pipes close when every process holding them has exited; do not wait forever for
-    // grandchildren that escaped the group.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for r in readers {
-        while !r.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if r.is_finished() {
-            let _ = r.join();
-        }
-    }
-    Ok(CmdOutput {
-        command,
-        cwd,
-        exit_code: if timed_out { None } else { status.code() },
-        stdout: lossy(&out_buf),
-        stderr: lossy(&err_buf),
-        duration: start.elapsed(),
-        timed_out,
+///
+/// One runner serves both worlds: this is [`run_async`] on a private current-thread runtime,
+/// driven from its own thread so that it may be called from inside a tokio test as well.
+pub fn run_sync(cmd: std::process::Command, timeout: Duration) -> Result<CmdOutput> {
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting a runtime for a child process")?
+                .block_on(run_async(tokio::process::Command::from(cmd), timeout))
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
 }
 
-/// Async twin of [`run_sync`], for use inside tokio tests (it does not block the runtime, so
-/// servers running in the same runtime, such as the sandbox, keep answering).
+/// Runs a command inside a tokio runtime, capturing its output, killing its process group
+/// after `timeout` (it does not block the runtime, so servers running in the same runtime,
+/// such as the sandbox, keep answering). Never fails because of the exit code.
 pub async fn run_async(mut cmd: tokio::process::Command, timeout: Duration) -> Result<CmdOutput> {
     use tokio::io::AsyncReadExt;
     let (command, cwd) = describe_std(cmd.as_std());

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -419,39 +419,47 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     let mut config = SandboxConfig::default();
     let mut given: [Option<u16>; 4] = [None; 4];
     let mut any = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| anyhow!("{e}\n{CLI_USAGE}"))? {
+        use lexopt::prelude::*;
+        // Flags are matched by name once the borrowed argument is released, so a flag's value
+        // can be read from the same parser.
+        let flag = match arg {
+            Short('h') | Long("help") => {
+                println!("{CLI_USAGE}");
+                return Ok(());
+            }
+            Long(name) => name.to_string(),
+            other => bail!("{}\n{CLI_USAGE}", other.unexpected()),
         };
-        if matches!(flag.as_str(), "-h" | "--help") {
-            println!("{CLI_USAGE}");
-            return Ok(());
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .with_context(|| format!("{flag} needs a value\n{CLI_USAGE}"))
+        let mut value = || -> anyhow::Result<String> {
+            parser
+                .value()
+                .map_err(|e| anyhow!("--{flag}: {e}\n{CLI_USAGE}"))?
+                .into_string()
+                .map_err(|v| anyhow!("--{flag}: not UTF-8: {v:?}"))
         };
-        let slot = match flag.as_str() {
-            "--litellm-port" => Some(0),
-            "--authentik-port" => Some(1),
-            "--gitea-port" => Some(2),
-            "--coder-port" => Some(3),
+        let port_slot = match flag.as_str() {
+            "litellm-port" => Some(0),
+            "authentik-port" => Some(1),
+            "gitea-port" => Some(2),
+            "coder-port" => Some(3),
             _ => None,
         };
-        match (flag.as_str(), slot) {
-            (_, Some(i)) => given[i] = Some(value()?.parse().with_context(|| flag.clone())?),
-            ("--host", _) => host = value()?,
-            ("--any-ports", _) => any = true,
-            ("--tls", _) => config.tls = true,
-            ("--no-contract-checks", _) => config.contract_checks = false,
-            ("--coder-premium", _) => config.coder_premium = true,
-            ("--coder-fresh", _) => config.coder_fresh = true,
-            ("--state-dir", _) => config.state_dir = Some(value()?.into()),
-            (other, _) => bail!("unknown argument {other:?}\n{CLI_USAGE}"),
+        if let Some(i) = port_slot {
+            let v = value()?;
+            given[i] = Some(v.parse().with_context(|| format!("--{flag} {v:?}"))?);
+            continue;
+        }
+        match flag.as_str() {
+            "host" => host = value()?,
+            "any-ports" => any = true,
+            "tls" => config.tls = true,
+            "no-contract-checks" => config.contract_checks = false,
+            "coder-premium" => config.coder_premium = true,
+            "coder-fresh" => config.coder_fresh = true,
+            "state-dir" => config.state_dir = Some(value()?.into()),
+            _ => bail!("unknown argument --{flag}\n{CLI_USAGE}"),
         }
     }
     let d = if any { Ports::default() } else { Ports::SEEDS };
