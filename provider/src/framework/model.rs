@@ -11,7 +11,7 @@
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::Serialize;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::json::{from_json, to_json};
@@ -60,44 +60,7 @@ pub fn block_value<M: Serialize>(m: &M, block: &Block) -> Value {
     if let Some(k) = names.iter().find(|k| !o.contains_key(**k)) {
         panic!("{name} has no field for the schema's attribute {k:?}");
     }
-    from_json(&integral(json), &block.implied_type()).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Floats without a fraction as integers (`100.0` -> `100`), as the provider writes whole
-/// numbers everywhere else: an `f64` field then round-trips to the same Terraform number.
-fn integral(j: Json) -> Json {
-    match j {
-        Json::Number(n) if n.is_f64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(f as i64),
-            _ => Json::Number(n),
-        },
-        Json::Array(a) => Json::Array(a.into_iter().map(integral).collect()),
-        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, integral(v))).collect()),
-        other => other,
-    }
-}
-
-/// The fields of `planned` whose value differs from `prior` (both serialized the same way):
-/// an update body that sends only what changed, a field set to null included.
-pub fn changed<T: Serialize>(prior: &T, planned: &T) -> Map<String, Json> {
-    let (Json::Object(before), Json::Object(after)) = (body(prior), body(planned)) else {
-        panic!(
-            "{} does not serialize to an object",
-            std::any::type_name::<T>()
-        );
-    };
-    after
-        .into_iter()
-        .filter(|(k, v)| before.get(k) != Some(v))
-        .collect()
-}
-
-/// A body without its null fields (what a create leaves to the service's defaults).
-pub fn without_nulls(j: Json) -> Json {
-    match j {
-        Json::Object(o) => Json::Object(o.into_iter().filter(|(_, v)| !v.is_null()).collect()),
-        other => other,
-    }
+    from_json(&json, &block.implied_type()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// A request body DTO as JSON.
@@ -297,50 +260,6 @@ mod tests {
             admin: bool,
         }
         assert_model::<Partial>(&schema());
-    }
-
-    #[test]
-    fn whole_floats_are_whole_numbers() {
-        #[derive(Serialize)]
-        struct F {
-            x: f64,
-        }
-        let schema = Schema::new(0, Block::new("t").attr(Attribute::number("x").optional()));
-        assert_eq!(
-            to_value(&F { x: 100.0 }, &schema).get("x"),
-            &Value::int(100)
-        );
-        assert_eq!(
-            to_value(&F { x: 1.5 }, &schema).get("x"),
-            &Value::float(1.5)
-        );
-    }
-
-    #[test]
-    fn changed_lists_what_differs_nulls_included() {
-        #[derive(Serialize)]
-        struct B {
-            a: Option<i64>,
-            b: String,
-        }
-        let c = changed(
-            &B {
-                a: Some(1),
-                b: "x".into(),
-            },
-            &B {
-                a: None,
-                b: "x".into(),
-            },
-        );
-        assert_eq!(Json::Object(c), serde_json::json!({"a": null}));
-        assert_eq!(
-            without_nulls(body(&B {
-                a: None,
-                b: "x".into()
-            })),
-            serde_json::json!({"b": "x"})
-        );
     }
 
     #[test]

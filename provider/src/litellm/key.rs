@@ -7,16 +7,10 @@
 
 use async_trait::async_trait;
 use rand::RngCore;
-use std::collections::BTreeMap;
+use serde_json::{Map, Value as Json};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
-
-use super::api::{
-    texts, user_metadata, whole, GenerateKeyRequest, KeyFields, LiteLLM_VerificationToken,
-};
 use super::{normalize_token, token_of};
-use crate::framework::model::{answer, body, changed, from_value, to_value, without_nulls};
+use crate::framework::mapping::{self, field, Field, Kind};
 use crate::framework::validators::{Duration, Integer, NonEmpty, OneOf, Range};
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::http::{CreateTarget, Ownership};
@@ -25,128 +19,28 @@ use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
 use crate::provider::Clients;
 
-/// The `GenerateKeyRequest` fields the provider manages (an error naming one points at the
-/// attribute of that name).
-pub const FIELDS: &[&str] = &[
-    "key_alias",
-    "models",
-    "max_budget",
-    "budget_duration",
-    "tpm_limit",
-    "rpm_limit",
-    "max_parallel_requests",
-    "metadata",
-    "user_id",
-    "team_id",
-    "blocked",
-    "allowed_routes",
-    "key_type",
+/// Plain fields, same name in Terraform and in the API.
+pub const FIELDS: &[Field] = &[
+    field("key_alias", Kind::Str),
+    field("models", Kind::ListEmpty),
+    field("max_budget", Kind::Num),
+    field("budget_duration", Kind::Str),
+    field("tpm_limit", Kind::Int),
+    field("rpm_limit", Kind::Int),
+    field("max_parallel_requests", Kind::Int),
+    field("metadata", Kind::MapEmpty),
+    field("user_id", Kind::Str),
+    field("team_id", Kind::Str),
+    field("blocked", Kind::FlagFalse),
+    field("allowed_routes", Kind::ListEmpty),
+    field("key_type", Kind::Str),
 ];
-
-/// Fields of a key row a refresh reads (a batched listing must carry them all).
-const READ_FIELDS: &[&str] = &[
-    "key_alias",
-    "models",
-    "max_budget",
-    "budget_duration",
-    "tpm_limit",
-    "rpm_limit",
-    "max_parallel_requests",
-    "metadata",
-    "user_id",
-    "team_id",
-    "blocked",
-    "allowed_routes",
-    "key_type",
-    "key_name",
-    "expires",
-];
-
-const BLOCKED: bool = false;
-
-/// Plan and state of `webide_litellm_key`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct KeyModel {
-    id: Option<String>,
-    key: Option<String>,
-    key_name: Option<String>,
-    key_alias: Option<String>,
-    models: Vec<String>,
-    metadata: BTreeMap<String, String>,
-    user_id: Option<String>,
-    allowed_routes: Option<Vec<String>>,
-    key_type: Option<String>,
-    team_id: Option<String>,
-    duration: Option<String>,
-    expires: Option<String>,
-    blocked: bool,
-    max_budget: Option<serde_json::Number>,
-    budget_duration: Option<String>,
-    tpm_limit: Option<i64>,
-    rpm_limit: Option<i64>,
-    max_parallel_requests: Option<i64>,
-}
-
-impl KeyModel {
-    /// What an import starts from, before the key is read.
-    fn imported(key: Option<String>) -> KeyModel {
-        KeyModel {
-            id: None,
-            key,
-            key_name: None,
-            key_alias: None,
-            models: Vec::new(),
-            metadata: BTreeMap::new(),
-            user_id: None,
-            allowed_routes: None,
-            key_type: None,
-            team_id: None,
-            duration: None,
-            expires: None,
-            blocked: BLOCKED,
-            max_budget: None,
-            budget_duration: None,
-            tpm_limit: None,
-            rpm_limit: None,
-            max_parallel_requests: None,
-        }
-    }
-
-    /// The `/key/generate` and `/key/update` fields of this plan.
-    fn fields(&self) -> KeyFields {
-        KeyFields {
-            key_alias: self.key_alias.clone(),
-            models: self.models.clone(),
-            max_budget: self.max_budget.clone(),
-            budget_duration: self.budget_duration.clone(),
-            tpm_limit: self.tpm_limit,
-            rpm_limit: self.rpm_limit,
-            max_parallel_requests: self.max_parallel_requests,
-            metadata: self.metadata.clone(),
-            user_id: self.user_id.clone(),
-            team_id: self.team_id.clone(),
-            blocked: self.blocked,
-            allowed_routes: self.allowed_routes.clone(),
-            key_type: self.key_type.clone(),
-            duration: self.duration.clone(),
-        }
-    }
-}
-
-fn key_row(j: &Json) -> Result<LiteLLM_VerificationToken, Diagnostics> {
-    answer("LiteLLM key", j)
-}
-
-/// The `/key/generate` body: the planned fields (nulls left to LiteLLM) and the secret.
-fn create_body(plan: &KeyModel, secret: &str) -> Json {
-    without_nulls(body(&GenerateKeyRequest {
-        key: secret.to_string(),
-        fields: plan.fields(),
-    }))
-}
 
 /// LiteLLM's `key_type` presets (`handle_key_type`, key_management_endpoints.py).
 pub const KEY_TYPES: &[&str] = &["llm_api", "management", "read_only", "default"];
+
+/// Read-only fields taken from the API.
+const COMPUTED: &[Field] = &[field("key_name", Kind::Str), field("expires", Kind::Str)];
 
 pub struct KeyResource;
 
@@ -180,26 +74,13 @@ impl KeyResource {
 /// State from an API row, keeping what the API cannot return (secret, duration).
 /// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]): those the
 /// proxy keeps there itself are left out unless `base` (state or plan) has them.
-fn state_from_api(base: &KeyModel, row: &LiteLLM_VerificationToken, token: &str) -> KeyModel {
-    KeyModel {
-        id: Some(token.to_string()),
-        key_alias: row.key_alias.clone(),
-        models: texts(&row.models),
-        max_budget: row.max_budget.clone(),
-        budget_duration: row.budget_duration.clone(),
-        tpm_limit: whole(&row.tpm_limit),
-        rpm_limit: whole(&row.rpm_limit),
-        max_parallel_requests: whole(&row.max_parallel_requests),
-        metadata: user_metadata(&row.metadata, &base.metadata),
-        user_id: row.user_id.clone(),
-        team_id: row.team_id.clone(),
-        blocked: row.blocked.unwrap_or(false),
-        allowed_routes: Some(texts(&row.allowed_routes)),
-        key_type: row.key_type.clone(),
-        key_name: row.key_name.clone(),
-        expires: row.expires.clone(),
-        ..base.clone()
-    }
+fn state_from_api(base: &Value, row: &Json, token: &str) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::string(token));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
+    mapping::fill(FIELDS, row, &mut s);
+    mapping::fill(COMPUTED, row, &mut s);
+    s
 }
 
 /// A new key secret: `sk-` and 48 random hex digits.
@@ -215,7 +96,7 @@ fn api_error(action: &str, e: crate::http::ApiError) -> Diagnostics {
         .and_then(|b| b.pointer("/error/param"))
         .and_then(Json::as_str)
     {
-        Some(p) if FIELDS.contains(&p) => Some(AttrPath::root(p)),
+        Some(p) if FIELDS.iter().any(|f| f.api == p) => Some(AttrPath::root(p)),
         _ => None,
     };
     let summary = format!("Could not {action} the LiteLLM key");
@@ -248,7 +129,7 @@ impl Resource<Clients> for KeyResource {
         .attr(Attribute::string("team_id").optional().describe("Owning team (`webide_litellm_team.id`). A team's keys are used and made by its members, so when both `user_id` and `team_id` are set the provider first adds the user to the team as a member (at creation and on a team change; a member already in is left as is)."))
         .attr(Attribute::string("duration").optional().describe("Lifetime from creation (or from the last change of this value), e.g. `30d`; null = never expires.").validate(Duration))
         .attr(Attribute::string("expires").computed().use_state_for_unknown().describe("Expiry time (RFC 3339) or null."))
-        .attr(Attribute::bool("blocked").default(BLOCKED).describe("A blocked key is refused by the proxy."));
+        .attr(Attribute::bool("blocked").default(false).describe("A blocked key is refused by the proxy."));
         Schema::new(0, limit_attributes(block, false))
     }
 
@@ -265,32 +146,36 @@ impl Resource<Clients> for KeyResource {
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let client = self.client(data)?;
-        let schema = self.schema();
-        let plan: KeyModel = from_value(plan)?;
         let secret = new_secret();
         let token = token_of(&secret);
-        let request = create_body(&plan, &secret);
+        let mut body: Map<String, Json> = mapping::body(FIELDS, plan);
+        body.retain(|_, v| !v.is_null());
+        body.insert("key".into(), Json::String(secret.clone()));
+        if let Some(d) = plan.get("duration").as_str() {
+            body.insert("duration".into(), d.into());
+        }
         // A key's user makes keys for the team (a provisioning key) only as a member of it.
-        if let (Some(team), Some(user)) = (&plan.team_id, &plan.user_id) {
+        if let (Some(team), Some(user)) =
+            (plan.get("team_id").as_str(), plan.get("user_id").as_str())
+        {
             client
                 .add_team_member(team, user)
                 .await
                 .map_err(|e| api_error("add the key's user to its team for", e))?;
         }
-        let base = KeyModel {
-            key: Some(secret.clone()),
-            ..plan.clone()
-        };
+        let mut base = plan.clone();
+        base.set("key", Value::string(&secret));
         // The secret is generated here, so a key found by its token after a lost answer is
         // provably this create's; a key found only by its alias is someone else's.
-        let alias = plan.key_alias.clone();
+        let body = Json::Object(body);
+        let alias = plan.get("key_alias").as_str().map(str::to_string);
         let key = match &alias {
             Some(a) => format!("key_alias {a:?}"),
             None => "the same key".to_string(),
         };
         let (row, _) = crate::http::create_once(
             CreateTarget::new("litellm", "webide_litellm_key", key),
-            || async { client.generate(&request).await.map(|r| (r, None)) },
+            || async { client.generate(&body).await.map(|r| (r, None)) },
             || async {
                 if let Some(r) = client.key_info(&token).await? {
                     return Ok(Some((r, None)));
@@ -308,47 +193,41 @@ impl Resource<Clients> for KeyResource {
         )
         .await
         .map_err(|e| api_error("create", e))?;
-        let mut state = state_from_api(&base, &key_row(&row)?, &token);
+        let mut state = state_from_api(&base, &row, &token);
         // /key/generate answers with the request echoed; read the stored row.
         match client.key_info(&token).await {
-            Ok(Some(info)) => state = state_from_api(&state, &key_row(&info)?, &token),
+            Ok(Some(info)) => state = state_from_api(&state, &info, &token),
             Ok(None) => {}
-            Err(e) => {
-                return Err(ApplyError::with_state(
-                    api_error("read back", e),
-                    to_value(&state, &schema),
-                ))
-            }
+            Err(e) => return Err(ApplyError::with_state(api_error("read back", e), state)),
         }
-        Ok(to_value(&state, &schema))
+        Ok(state)
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let client = self.client(data)?;
-        let state: KeyModel = from_value(state)?;
-        let Some(token) = state.id.clone() else {
+        let Some(token) = state.get("id").as_str() else {
             return Ok(None);
         };
         // Batched: answered from one /key/list per refresh when the key is listed in full.
+        let fields: Vec<&str> = FIELDS.iter().chain(COMPUTED).map(|f| f.api).collect();
         let row = client
-            .key_row_batched(&token, READ_FIELDS)
+            .key_row_batched(token, &fields)
             .await
             .map_err(|e| api_error("read", e))?;
-        match row {
-            Some(row) => Ok(Some(to_value(
-                &state_from_api(&state, &key_row(&row)?, &token),
-                &self.schema(),
-            ))),
-            None => Ok(None),
-        }
+        Ok(row.map(|row| state_from_api(state, &row, token)))
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
         let client = self.client(data)?;
-        let prior: KeyModel = from_value(prior)?;
-        let plan: KeyModel = from_value(plan)?;
-        let token = prior.id.clone().unwrap_or_default();
-        let mut body = changed(&prior.fields(), &plan.fields());
+        let token = prior.get("id").as_str().unwrap_or_default().to_string();
+        let mut body = mapping::changes(FIELDS, prior, plan);
+        if !plan.get("duration").equals(prior.get("duration")) {
+            body.insert(
+                "duration".into(),
+                mapping::to_api(plan.get("duration"), Kind::Str),
+            );
+        }
+        let mut state = plan.clone();
         if let Some(sent) = body.get("metadata").cloned() {
             // /key/update replaces metadata: keep what the proxy keeps there itself.
             let server = client
@@ -369,7 +248,7 @@ impl Resource<Clients> for KeyResource {
             .and_then(Json::as_str)
             .map(str::to_owned)
         {
-            if let Some(user) = &plan.user_id {
+            if let Some(user) = plan.get("user_id").as_str() {
                 client
                     .add_team_member(&team, user)
                     .await
@@ -400,23 +279,23 @@ impl Resource<Clients> for KeyResource {
             .await
             .map_err(|e| api_error("read back", e))?
         {
-            Some(row) => Ok(to_value(
-                &state_from_api(&plan, &key_row(&row)?, &token),
-                &self.schema(),
-            )),
-            None => Err(Diagnostics::error(
-                "LiteLLM key vanished during update",
-                format!("token {token}"),
-            )
-            .into()),
+            Some(row) => state = state_from_api(&state, &row, &token),
+            None => {
+                return Err(Diagnostics::error(
+                    "LiteLLM key vanished during update",
+                    format!("token {token}"),
+                )
+                .into())
+            }
         }
+        Ok(state)
     }
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let client = self.client(data)?;
-        if let Some(token) = from_value::<KeyModel>(state)?.id {
+        if let Some(token) = state.get("id").as_str() {
             client
-                .delete_key(&token)
+                .delete_key(token)
                 .await
                 .map_err(|e| api_error("delete", e))?;
         }
@@ -437,96 +316,10 @@ impl Resource<Clients> for KeyResource {
                     format!("no key with token id {token}; import by the token id (id attribute) or by the key itself"),
                 )
             })?;
-        let secret = id.trim().starts_with("sk-").then(|| id.trim().to_string());
-        Ok(to_value(
-            &state_from_api(&KeyModel::imported(secret), &key_row(&row)?, &token),
-            &self.schema(),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::framework::model::assert_model;
-    use serde_json::json;
-
-    /// A `LiteLLM_VerificationToken` row as /key/info answers it (litellm-openapi-1.106.2.json).
-    fn key_info() -> Json {
-        json!({
-            "token": "5f0c1e0b9a8d7c6b5a4f3e2d1c0b9a8d7c6b5a4f3e2d1c0b9a8d7c6b5a4f3e2d",
-            "key_name": "sk-...abcd", "key_alias": "ws-alice", "spend": 0.0, "max_budget": 10,
-            "expires": "2027-01-01T00:00:00Z", "models": ["gpt-4o"], "aliases": {}, "config": {},
-            "user_id": "alice", "team_id": null, "max_parallel_requests": null,
-            "metadata": {"enforcement_level": "strict", "tags": ["x"]}, "tpm_limit": 1000.0,
-            "rpm_limit": 60, "budget_duration": "30d", "allowed_routes": ["llm_api_routes"],
-            "key_type": "llm_api", "permissions": {}, "blocked": null
-        })
-    }
-
-    #[test]
-    fn model_matches_schema() {
-        assert_model::<KeyModel>(&KeyResource.schema());
-        let fields = body(&KeyModel::imported(None).fields());
-        let mut names: Vec<&str> = fields
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        names.retain(|n| *n != "duration");
-        let mut expected = FIELDS.to_vec();
-        names.sort();
-        expected.sort();
-        assert_eq!(names, expected);
-    }
-
-    #[test]
-    fn state_from_key_info() {
-        let base = KeyModel {
-            key: Some("sk-secret".into()),
-            duration: Some("30d".into()),
-            ..KeyModel::imported(None)
-        };
-        let s = state_from_api(&base, &key_row(&key_info()).unwrap(), "tok");
-        assert_eq!(s.id.as_deref(), Some("tok"));
-        assert_eq!(s.key.as_deref(), Some("sk-secret"));
-        assert_eq!(s.duration.as_deref(), Some("30d"));
-        assert_eq!(s.tpm_limit, Some(1000));
-        assert_eq!(s.rpm_limit, Some(60));
-        assert!(!s.blocked, "null blocked is false");
-        assert_eq!(s.allowed_routes, Some(vec!["llm_api_routes".to_string()]));
-        // `tags` is kept by the proxy itself: hidden.
-        assert_eq!(
-            s.metadata,
-            BTreeMap::from([("enforcement_level".to_string(), "strict".to_string())])
-        );
-        let v = to_value(&s, &KeyResource.schema());
-        assert_eq!(v.get("max_budget"), &Value::int(10));
-        assert_eq!(v.get("key_name").as_str(), Some("sk-...abcd"));
-    }
-
-    #[test]
-    fn bodies() {
-        let plan = KeyModel {
-            key_alias: Some("ws-alice".into()),
-            user_id: Some("alice".into()),
-            max_budget: Some(serde_json::Number::from_f64(2.5).unwrap()),
-            ..KeyModel::imported(None)
-        };
-        assert_eq!(
-            create_body(&plan, "sk-new"),
-            json!({"key": "sk-new", "key_alias": "ws-alice", "models": [], "max_budget": 2.5,
-                   "metadata": {}, "user_id": "alice", "blocked": false})
-        );
-        let next = KeyModel {
-            max_budget: None,
-            duration: Some("7d".into()),
-            ..plan.clone()
-        };
-        assert_eq!(
-            Json::Object(changed(&plan.fields(), &next.fields())),
-            json!({"max_budget": null, "duration": "7d"})
-        );
+        let mut base = self.schema().block.null_object();
+        if id.trim().starts_with("sk-") {
+            base.set("key", Value::string(id.trim()));
+        }
+        Ok(state_from_api(&base, &row, &token))
     }
 }

@@ -1,7 +1,6 @@
 //! LiteLLM proxy: virtual keys and teams through its management API
 //! (`/key/*`, `/team/*`), authenticated with the master key.
 
-pub mod api;
 pub mod ephemeral_key;
 pub mod key;
 pub mod key_data;

@@ -1,17 +1,10 @@
 //! `webide_litellm_team`: a LiteLLM team (shared budget and model list for keys).
 
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use serde_json::{Map, Value as Json};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
-
-use super::api::{
-    texts, user_metadata, whole, LiteLLM_TeamTable, NewTeamRequest, TeamFields,
-    UpdateTeamMemberPermissionsRequest,
-};
 use super::key::limit_attributes;
-use crate::framework::model::{answer, body, changed, from_value, to_value, without_nulls};
+use crate::framework::mapping::{self, field, Field, Kind};
 use crate::framework::validators::NonEmpty;
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::http::{CreateTarget, Ownership};
@@ -20,63 +13,20 @@ use crate::protocol::schema::{Attribute, Block, Schema};
 use crate::protocol::value::Value;
 use crate::provider::Clients;
 
-const BLOCKED: bool = false;
+const FIELDS: &[Field] = &[
+    field("team_alias", Kind::Str),
+    field("models", Kind::ListEmpty),
+    field("max_budget", Kind::Num),
+    field("budget_duration", Kind::Str),
+    field("tpm_limit", Kind::Int),
+    field("rpm_limit", Kind::Int),
+    field("max_parallel_requests", Kind::Int),
+    field("metadata", Kind::MapEmpty),
+    field("blocked", Kind::FlagFalse),
+];
 
-/// Plan and state of `webide_litellm_team`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct TeamModel {
-    id: Option<String>,
-    team_alias: String,
-    models: Vec<String>,
-    metadata: BTreeMap<String, String>,
-    blocked: bool,
-    team_member_permissions: Vec<String>,
-    max_budget: Option<serde_json::Number>,
-    budget_duration: Option<String>,
-    tpm_limit: Option<i64>,
-    rpm_limit: Option<i64>,
-    max_parallel_requests: Option<i64>,
-}
-
-impl TeamModel {
-    /// What an import starts from, before the team is read.
-    fn imported(id: &str) -> TeamModel {
-        TeamModel {
-            id: Some(id.into()),
-            team_alias: String::new(),
-            models: Vec::new(),
-            metadata: BTreeMap::new(),
-            blocked: BLOCKED,
-            team_member_permissions: Vec::new(),
-            max_budget: None,
-            budget_duration: None,
-            tpm_limit: None,
-            rpm_limit: None,
-            max_parallel_requests: None,
-        }
-    }
-
-    /// The `/team/new` and `/team/update` fields of this plan.
-    fn fields(&self) -> TeamFields {
-        TeamFields {
-            team_alias: self.team_alias.clone(),
-            models: self.models.clone(),
-            max_budget: self.max_budget.clone(),
-            budget_duration: self.budget_duration.clone(),
-            tpm_limit: self.tpm_limit,
-            rpm_limit: self.rpm_limit,
-            max_parallel_requests: self.max_parallel_requests,
-            metadata: self.metadata.clone(),
-            blocked: self.blocked,
-        }
-    }
-
-    fn permissions(&self) -> UpdateTeamMemberPermissionsRequest {
-        UpdateTeamMemberPermissionsRequest {
-            team_member_permissions: self.team_member_permissions.clone(),
-        }
-    }
-}
+/// Set by `/team/new` and `/team/permissions_update` (not a `/team/update` field).
+const PERMISSIONS: &[Field] = &[field("team_member_permissions", Kind::ListEmpty)];
 
 pub struct TeamResource;
 
@@ -86,38 +36,14 @@ fn new_team_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn team_row(j: &Json) -> Result<LiteLLM_TeamTable, Diagnostics> {
-    answer("LiteLLM team", j)
-}
-
-/// State from a team row. `metadata` shows the user's entries only (see
-/// [`super::PROXY_METADATA_KEYS`]).
-fn state_from_api(base: &TeamModel, row: &LiteLLM_TeamTable, id: &str) -> TeamModel {
-    TeamModel {
-        id: Some(id.to_string()),
-        team_alias: row
-            .team_alias
-            .clone()
-            .unwrap_or_else(|| base.team_alias.clone()),
-        models: texts(&row.models),
-        metadata: user_metadata(&row.metadata, &base.metadata),
-        blocked: row.blocked.unwrap_or(false),
-        team_member_permissions: texts(&row.team_member_permissions),
-        max_budget: row.max_budget.clone(),
-        budget_duration: row.budget_duration.clone(),
-        tpm_limit: whole(&row.tpm_limit),
-        rpm_limit: whole(&row.rpm_limit),
-        max_parallel_requests: whole(&row.max_parallel_requests),
-    }
-}
-
-/// The `/team/new` body: the planned fields (nulls left to LiteLLM) under the id `team_id`.
-fn create_body(plan: &TeamModel, team_id: &str) -> Json {
-    without_nulls(body(&NewTeamRequest {
-        team_id: team_id.to_string(),
-        fields: plan.fields(),
-        team_member_permissions: plan.team_member_permissions.clone(),
-    }))
+/// `metadata` shows the user's entries only (see [`super::PROXY_METADATA_KEYS`]).
+fn state_from_api(base: &Value, row: &Json, id: &str) -> Value {
+    let mut s = base.clone();
+    s.set("id", Value::string(id));
+    let row = &super::user_metadata_view(row, base.get("metadata"));
+    mapping::fill(FIELDS, row, &mut s);
+    mapping::fill(PERMISSIONS, row, &mut s);
+    s
 }
 
 fn api_error(action: &str, e: crate::http::ApiError) -> Diagnostics {
@@ -162,7 +88,7 @@ impl Resource<Clients> for TeamResource {
                 )
                 .attr(
                     Attribute::bool("blocked")
-                        .default(BLOCKED)
+                        .default(false)
                         .describe("Block every key of the team."),
                 )
                 .attr(
@@ -209,15 +135,21 @@ impl Resource<Clients> for TeamResource {
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let client = data.litellm.get()?;
-        let schema = self.schema();
-        let plan: TeamModel = from_value(plan)?;
+        let mut body: Map<String, Json> = mapping::body(FIELDS, plan);
+        body.extend(mapping::body(PERMISSIONS, plan));
+        body.retain(|_, v| !v.is_null());
         // The provider chooses the team id (a UUID, as LiteLLM would), so a team found under
         // it after a lost answer is provably this create's. LiteLLM allows two teams with one
         // alias: a team already holding the alias is checked before creating and never
         // adopted unless it carries this id.
         let team_id = new_team_id();
-        let request = create_body(&plan, &team_id);
-        let alias = plan.team_alias.clone();
+        body.insert("team_id".into(), Json::String(team_id.clone()));
+        let alias = plan
+            .get("team_alias")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let body = Json::Object(body);
         let target = CreateTarget {
             check_first: true,
             ..CreateTarget::new(
@@ -228,7 +160,7 @@ impl Resource<Clients> for TeamResource {
         };
         let row = crate::http::create_once(
             target,
-            || client.new_team(&request),
+            || client.new_team(&body),
             || async {
                 if let Some(t) = client.team_info(&team_id).await? {
                     return Ok(Some(t));
@@ -244,52 +176,40 @@ impl Resource<Clients> for TeamResource {
         )
         .await
         .map_err(|e| api_error("create", e))?;
-        let row = team_row(&row)?;
-        let id = row.team_id.clone().ok_or_else(|| {
-            Diagnostics::error(
-                "LiteLLM answered /team/new without team_id",
-                format!("team_alias {alias:?}"),
-            )
-        })?;
-        let state = state_from_api(&plan, &row, &id);
+        let id = row
+            .get("team_id")
+            .and_then(Json::as_str)
+            .ok_or_else(|| {
+                Diagnostics::error(
+                    "LiteLLM answered /team/new without team_id",
+                    row.to_string(),
+                )
+            })?
+            .to_string();
+        let state = state_from_api(plan, &row, &id);
         match client.team_info(&id).await {
-            Ok(Some(info)) => Ok(to_value(
-                &state_from_api(&state, &team_row(&info)?, &id),
-                &schema,
-            )),
-            Ok(None) => Ok(to_value(&state, &schema)),
-            Err(e) => Err(ApplyError::with_state(
-                api_error("read back", e),
-                to_value(&state, &schema),
-            )),
+            Ok(Some(info)) => Ok(state_from_api(&state, &info, &id)),
+            Ok(None) => Ok(state),
+            Err(e) => Err(ApplyError::with_state(api_error("read back", e), state)),
         }
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let client = data.litellm.get()?;
-        let state: TeamModel = from_value(state)?;
-        let Some(id) = state.id.clone() else {
+        let Some(id) = state.get("id").as_str() else {
             return Ok(None);
         };
         let info = client
-            .team_info(&id)
+            .team_info(id)
             .await
             .map_err(|e| api_error("read", e))?;
-        match info {
-            Some(row) => Ok(Some(to_value(
-                &state_from_api(&state, &team_row(&row)?, &id),
-                &self.schema(),
-            ))),
-            None => Ok(None),
-        }
+        Ok(info.map(|row| state_from_api(state, &row, id)))
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
         let client = data.litellm.get()?;
-        let prior: TeamModel = from_value(prior)?;
-        let plan: TeamModel = from_value(plan)?;
-        let id = prior.id.clone().unwrap_or_default();
-        let mut body = changed(&prior.fields(), &plan.fields());
+        let id = prior.get("id").as_str().unwrap_or_default().to_string();
+        let mut body = mapping::changes(FIELDS, prior, plan);
         if let Some(sent) = body.get("metadata").cloned() {
             // /team/update replaces metadata: keep what the proxy keeps there itself.
             let server = client
@@ -308,7 +228,7 @@ impl Resource<Clients> for TeamResource {
                 .await
                 .map_err(|e| api_error("update", e))?;
         }
-        let mut perms = changed(&prior.permissions(), &plan.permissions());
+        let mut perms = mapping::changes(PERMISSIONS, prior, plan);
         if !perms.is_empty() {
             perms.insert("team_id".into(), Json::String(id.clone()));
             client
@@ -321,10 +241,7 @@ impl Resource<Clients> for TeamResource {
             .await
             .map_err(|e| api_error("read back", e))?
         {
-            Some(row) => Ok(to_value(
-                &state_from_api(&plan, &team_row(&row)?, &id),
-                &self.schema(),
-            )),
+            Some(row) => Ok(state_from_api(plan, &row, &id)),
             None => Err(Diagnostics::error(
                 "LiteLLM team vanished during update",
                 format!("team {id}"),
@@ -335,9 +252,9 @@ impl Resource<Clients> for TeamResource {
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let client = data.litellm.get()?;
-        if let Some(id) = from_value::<TeamModel>(state)?.id {
+        if let Some(id) = state.get("id").as_str() {
             client
-                .delete_team(&id)
+                .delete_team(id)
                 .await
                 .map_err(|e| api_error("delete", e))?;
         }
@@ -346,89 +263,17 @@ impl Resource<Clients> for TeamResource {
 
     async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
         let client = data.litellm.get()?;
-        let id = id.trim();
         let row = client
-            .team_info(id)
+            .team_info(id.trim())
             .await
             .map_err(|e| api_error("import", e))?
             .ok_or_else(|| {
                 Diagnostics::error("LiteLLM team not found", format!("no team with id {id}"))
             })?;
-        Ok(to_value(
-            &state_from_api(&TeamModel::imported(id), &team_row(&row)?, id),
-            &self.schema(),
+        Ok(state_from_api(
+            &self.schema().block.null_object(),
+            &row,
+            id.trim(),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::framework::model::assert_model;
-    use serde_json::json;
-
-    /// A `LiteLLM_TeamTable` row as /team/info answers it (litellm-openapi-1.106.2.json).
-    fn team_info() -> Json {
-        json!({
-            "team_alias": "platform", "team_id": "0f6b1d3e-1111-4a2b-9c3d-0123456789ab",
-            "organization_id": null, "admins": [], "members": [],
-            "members_with_roles": [{"role": "admin", "user_id": "alice"}],
-            "team_member_permissions": ["/key/generate"],
-            "metadata": {"enforcement_level": "strict", "tier": 2, "team_member_budget_id": "b1"},
-            "tpm_limit": 1000, "rpm_limit": null, "max_budget": 25.5, "budget_duration": "30d",
-            "models": ["gpt-4o"], "blocked": false, "spend": 0.0, "max_parallel_requests": null,
-            "budget_reset_at": null, "model_id": null
-        })
-    }
-
-    #[test]
-    fn model_matches_schema() {
-        assert_model::<TeamModel>(&TeamResource.schema());
-    }
-
-    #[test]
-    fn state_from_team_info() {
-        let s = state_from_api(
-            &TeamModel::imported("x"),
-            &team_row(&team_info()).unwrap(),
-            "0f6b1d3e-1111-4a2b-9c3d-0123456789ab",
-        );
-        assert_eq!(s.team_alias, "platform");
-        assert_eq!(s.tpm_limit, Some(1000));
-        assert_eq!(s.rpm_limit, None);
-        assert_eq!(s.models, ["gpt-4o"]);
-        assert_eq!(s.team_member_permissions, ["/key/generate"]);
-        // Proxy-kept entries are hidden; other values shown as JSON text.
-        assert_eq!(
-            s.metadata,
-            BTreeMap::from([
-                ("enforcement_level".to_string(), "strict".to_string()),
-                ("tier".to_string(), "2".to_string())
-            ])
-        );
-        let v = to_value(&s, &TeamResource.schema());
-        assert_eq!(v.get("max_budget").as_f64(), Some(25.5));
-        assert_eq!(v.get("blocked"), &Value::Bool(false));
-    }
-
-    #[test]
-    fn bodies() {
-        let mut plan = TeamModel::imported("x");
-        plan.team_alias = "platform".into();
-        plan.max_budget = Some(100.into());
-        plan.metadata.insert("tier".into(), "2".into());
-        assert_eq!(
-            create_body(&plan, "tid"),
-            json!({"team_id": "tid", "team_alias": "platform", "models": [], "max_budget": 100,
-                   "metadata": {"tier": "2"}, "blocked": false, "team_member_permissions": []})
-        );
-        let mut next = plan.clone();
-        next.max_budget = None;
-        next.blocked = true;
-        assert_eq!(
-            Json::Object(changed(&plan.fields(), &next.fields())),
-            json!({"max_budget": null, "blocked": true})
-        );
-        assert!(changed(&plan.permissions(), &next.permissions()).is_empty());
     }
 }
