@@ -1,6 +1,7 @@
 //! Coder (API v2): templates pushed from a directory (like `coder templates push`), users with
 //! site roles and login type, groups, and organizations.
 
+pub mod api;
 pub mod first_user;
 pub mod group;
 pub mod names;

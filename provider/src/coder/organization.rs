@@ -2,7 +2,11 @@
 
 use async_trait::async_trait;
 
+use serde::{Deserialize, Serialize};
+
+use super::api::Organization;
 use super::api_error;
+use crate::framework::model::{answer, from_value, to_value};
 use crate::framework::DataSource;
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
 use crate::protocol::schema::{Attribute, Block, Schema};
@@ -10,6 +14,27 @@ use crate::protocol::value::Value;
 use crate::provider::Clients;
 
 pub struct OrganizationDataSource;
+
+/// Organization looked up when the configuration names none.
+const DEFAULT: &str = "default";
+
+/// Configuration and result of `webide_coder_organization`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OrganizationModel {
+    name: Option<String>,
+    id: Option<String>,
+    display_name: Option<String>,
+    is_default: Option<bool>,
+}
+
+fn result_from_api(o: &Organization) -> OrganizationModel {
+    OrganizationModel {
+        name: o.name.clone(),
+        id: o.id.clone(),
+        display_name: o.display_name.clone(),
+        is_default: Some(o.is_default == Some(true)),
+    }
+}
 
 #[async_trait]
 impl DataSource<Clients> for OrganizationDataSource {
@@ -49,7 +74,8 @@ impl DataSource<Clients> for OrganizationDataSource {
 
     async fn read(&self, data: &Clients, config: &Value) -> Result<Value, Diagnostics> {
         let c = data.coder.get()?;
-        let key = config.get("name").as_str().unwrap_or("default");
+        let config: OrganizationModel = from_value(config)?;
+        let key = config.name.as_deref().unwrap_or(DEFAULT);
         let o = c
             .organization(key)
             .await
@@ -61,14 +87,33 @@ impl DataSource<Clients> for OrganizationDataSource {
                     key.to_string(),
                 )
             })?;
-        let mut s = config.clone();
-        s.set("name", Value::opt_string(o["name"].as_str()));
-        s.set("id", Value::opt_string(o["id"].as_str()));
-        s.set(
-            "display_name",
-            Value::opt_string(o["display_name"].as_str()),
-        );
-        s.set("is_default", Value::Bool(o["is_default"] == true));
-        Ok(s)
+        let o: Organization = answer("Coder organization", &o)?;
+        Ok(to_value(&result_from_api(&o), &self.schema()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::assert_model;
+    use serde_json::json;
+
+    #[test]
+    fn result_from_organization() {
+        assert_model::<OrganizationModel>(&OrganizationDataSource.schema());
+        // A `codersdk.Organization` shaped per coder-swagger.json.
+        let o: Organization = answer(
+            "o",
+            &json!({"id": "0b5c7e1a-0000-4000-8000-000000000001", "name": "coder",
+                    "display_name": "Coder", "description": "", "icon": "",
+                    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+                    "is_default": true}),
+        )
+        .unwrap();
+        let v = to_value(&result_from_api(&o), &OrganizationDataSource.schema());
+        assert_eq!(v.get("name").as_str(), Some("coder"));
+        assert_eq!(v.get("is_default"), &Value::Bool(true));
+        let o: Organization = answer("o", &json!({"id": "x", "name": "other"})).unwrap();
+        assert_eq!(result_from_api(&o).is_default, Some(false));
     }
 }

@@ -7,8 +7,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::Method;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use sha2::Sha256;
+
+use super::api::{CreateTemplateRequest, Template, TemplateSettings, UpdateTemplateMeta};
+use crate::framework::model::{answer, body, from_value, to_value};
 
 use super::names::CoderName;
 use super::{api_error, canonical_organization, id_body, plan_same_organization, Client};
@@ -23,15 +29,107 @@ use crate::provider::Clients;
 pub struct TemplateResource;
 
 const MESSAGE_PREFIX: &str = "webide:";
-const SETTINGS: &[&str] = &[
-    "display_name",
-    "description",
-    "icon",
-    "default_ttl_ms",
-    "activity_bump_ms",
-    "allow_user_cancel_workspace_jobs",
-    "require_active_version",
-];
+const ORGANIZATION: &str = "default";
+const DISPLAY_NAME: &str = "";
+const DESCRIPTION: &str = "";
+const ICON: &str = "";
+const DEFAULT_TTL_MS: i64 = 0;
+const ACTIVITY_BUMP_MS: i64 = 3_600_000;
+const ALLOW_USER_CANCEL_WORKSPACE_JOBS: bool = true;
+const REQUIRE_ACTIVE_VERSION: bool = false;
+const BUILD_TIMEOUT: &str = "10m";
+
+/// Plan and state of `webide_coder_template`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TemplateModel {
+    id: Option<String>,
+    name: String,
+    organization: String,
+    organization_id: Option<String>,
+    /// Null after an import until the configuration sets it.
+    directory: Option<String>,
+    tf_vars: BTreeMap<String, String>,
+    tf_vars_wo: Option<BTreeMap<String, String>>,
+    tf_vars_wo_version: Option<serde_json::Number>,
+    directory_hash: Option<String>,
+    active_version_id: Option<String>,
+    display_name: String,
+    description: String,
+    icon: String,
+    default_ttl_ms: Option<i64>,
+    activity_bump_ms: Option<i64>,
+    allow_user_cancel_workspace_jobs: bool,
+    require_active_version: bool,
+    build_timeout: String,
+}
+
+impl TemplateModel {
+    /// What an import starts from, before the template is read.
+    fn imported(organization: String) -> TemplateModel {
+        TemplateModel {
+            id: None,
+            name: String::new(),
+            organization,
+            organization_id: None,
+            directory: None,
+            tf_vars: BTreeMap::new(),
+            tf_vars_wo: None,
+            tf_vars_wo_version: None,
+            directory_hash: None,
+            active_version_id: None,
+            display_name: DISPLAY_NAME.into(),
+            description: DESCRIPTION.into(),
+            icon: ICON.into(),
+            default_ttl_ms: Some(DEFAULT_TTL_MS),
+            activity_bump_ms: Some(ACTIVITY_BUMP_MS),
+            allow_user_cancel_workspace_jobs: ALLOW_USER_CANCEL_WORKSPACE_JOBS,
+            require_active_version: REQUIRE_ACTIVE_VERSION,
+            build_timeout: BUILD_TIMEOUT.into(),
+        }
+    }
+
+    /// Whether a managed setting differs from `other`'s.
+    fn settings_differ(&self, other: &TemplateModel) -> bool {
+        (
+            &self.display_name,
+            &self.description,
+            &self.icon,
+            self.default_ttl_ms,
+            self.activity_bump_ms,
+            self.allow_user_cancel_workspace_jobs,
+            self.require_active_version,
+        ) != (
+            &other.display_name,
+            &other.description,
+            &other.icon,
+            other.default_ttl_ms,
+            other.activity_bump_ms,
+            other.allow_user_cancel_workspace_jobs,
+            other.require_active_version,
+        )
+    }
+
+    /// The template settings this resource manages.
+    fn settings(&self) -> TemplateSettings {
+        TemplateSettings {
+            display_name: self.display_name.clone(),
+            description: self.description.clone(),
+            icon: self.icon.clone(),
+            default_ttl_ms: self.default_ttl_ms.unwrap_or(DEFAULT_TTL_MS),
+            activity_bump_ms: self.activity_bump_ms.unwrap_or(ACTIVITY_BUMP_MS),
+            allow_user_cancel_workspace_jobs: self.allow_user_cancel_workspace_jobs,
+            require_active_version: self.require_active_version,
+        }
+    }
+}
+
+/// A template answer; none (a template gone meanwhile) reads as an empty one.
+fn template(j: &Json) -> Result<Template, Diagnostics> {
+    if j.is_null() {
+        return Ok(Template::default());
+    }
+    answer("Coder template", j)
+}
 
 fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
     api_error("template", action, &["name", "display_name"], e)
@@ -42,7 +140,7 @@ fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
 /// an attribute, never in plan output), so the hash shown in plans, stored in state and sent
 /// to Coder as the version message reveals nothing of `tf_vars`: without the key, a guessed
 /// value cannot be checked against it.
-fn push_hash(dir: &str, vars: &Value, key: &str) -> Result<String, Diagnostics> {
+fn push_hash(dir: &str, vars: &BTreeMap<String, String>, key: &str) -> Result<String, Diagnostics> {
     use hmac::Mac;
     let files = context_hash(Path::new(dir)).map_err(|e| {
         Diagnostics::attr_error(
@@ -54,7 +152,7 @@ fn push_hash(dir: &str, vars: &Value, key: &str) -> Result<String, Diagnostics> 
     let mut h = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
         .map_err(|e| Diagnostics::error("Cannot key the directory hash", e.to_string()))?;
     h.update(files.as_bytes());
-    for (k, v) in vars.string_entries() {
+    for (k, v) in vars {
         h.update(format!("\0{k}={v}").as_bytes());
     }
     Ok(hex::encode(h.finalize().into_bytes()))
@@ -77,9 +175,9 @@ fn private_with_key(key: &str) -> Vec<u8> {
 
 /// The hash an apply pushes with: the planned one, or (at create, or for state without a
 /// key, e.g. after an import) the hash under the key the plan put in private state.
-fn apply_hash(plan: &Value, private: &[u8]) -> Result<String, Diagnostics> {
-    if let Some(h) = plan.get("directory_hash").as_str() {
-        return Ok(h.to_string());
+fn apply_hash(plan: &TemplateModel, private: &[u8]) -> Result<String, Diagnostics> {
+    if let Some(h) = &plan.directory_hash {
+        return Ok(h.clone());
     }
     let key = private_key(private).ok_or_else(|| {
         Diagnostics::error(
@@ -88,8 +186,8 @@ fn apply_hash(plan: &Value, private: &[u8]) -> Result<String, Diagnostics> {
         )
     })?;
     push_hash(
-        plan.get("directory").as_str().unwrap_or_default(),
-        plan.get("tf_vars"),
+        plan.directory.as_deref().unwrap_or_default(),
+        &plan.tf_vars,
         &key,
     )
 }
@@ -110,56 +208,38 @@ const UNMANAGED_SETTINGS: &[&str] = &[
 
 /// The whole `UpdateTemplateMeta` for `plan`: the managed settings from the plan, the others
 /// from `current` (the template as the server has it now).
-fn update_body(plan: &Value, current: &Json) -> Json {
-    let mut b = settings_body(plan);
-    b["name"] = json!(plan.get("name").as_str());
-    for k in UNMANAGED_SETTINGS {
-        if let Some(v) = current.get(*k).filter(|v| !v.is_null()) {
-            b[*k] = v.clone();
-        }
+fn update_body(plan: &TemplateModel, current: &Json) -> UpdateTemplateMeta {
+    UpdateTemplateMeta {
+        name: plan.name.clone(),
+        settings: plan.settings(),
+        unmanaged: UNMANAGED_SETTINGS
+            .iter()
+            .filter_map(|k| {
+                let v = current.get(*k).filter(|v| !v.is_null())?;
+                Some((k.to_string(), v.clone()))
+            })
+            .collect(),
     }
-    b
 }
 
-fn settings_body(plan: &Value) -> Json {
-    json!({
-        "display_name": plan.get("display_name").as_str().unwrap_or(""),
-        "description": plan.get("description").as_str().unwrap_or(""),
-        "icon": plan.get("icon").as_str().unwrap_or(""),
-        "default_ttl_ms": plan.get("default_ttl_ms").as_i64().unwrap_or(0),
-        "activity_bump_ms": plan.get("activity_bump_ms").as_i64().unwrap_or(3_600_000),
-        "allow_user_cancel_workspace_jobs": plan.get("allow_user_cancel_workspace_jobs").as_bool().unwrap_or(true),
-        "require_active_version": plan.get("require_active_version").as_bool().unwrap_or(false),
-    })
-}
-
-fn state_from(base: &Value, t: &Json, version_message: Option<&str>) -> Value {
+fn state_from(base: &TemplateModel, t: &Template, version_message: Option<&str>) -> TemplateModel {
     let mut s = base.clone();
-    s.set("id", Value::opt_string(t["id"].as_str()));
-    s.set("name", Value::opt_string(t["name"].as_str()));
-    s.set(
-        "organization_id",
-        Value::opt_string(t["organization_id"].as_str()),
-    );
-    s.set(
-        "active_version_id",
-        Value::opt_string(t["active_version_id"].as_str()),
-    );
-    for k in ["display_name", "description", "icon"] {
-        s.set(k, Value::string(t[k].as_str().unwrap_or("")));
+    s.id.clone_from(&t.id);
+    if let Some(n) = &t.name {
+        s.name.clone_from(n);
     }
-    for k in ["default_ttl_ms", "activity_bump_ms"] {
-        s.set(k, Value::opt_int(t[k].as_i64()));
-    }
-    for k in ["allow_user_cancel_workspace_jobs", "require_active_version"] {
-        s.set(k, Value::Bool(t[k].as_bool().unwrap_or(false)));
-    }
+    s.organization_id.clone_from(&t.organization_id);
+    s.active_version_id.clone_from(&t.active_version_id);
+    s.display_name = t.display_name.clone().unwrap_or_default();
+    s.description = t.description.clone().unwrap_or_default();
+    s.icon = t.icon.clone().unwrap_or_default();
+    s.default_ttl_ms = t.default_ttl_ms;
+    s.activity_bump_ms = t.activity_bump_ms;
+    s.allow_user_cancel_workspace_jobs = t.allow_user_cancel_workspace_jobs.unwrap_or(false);
+    s.require_active_version = t.require_active_version.unwrap_or(false);
     if let Some(m) = version_message {
         // A version pushed by something else has no webide hash: the plan pushes again.
-        s.set(
-            "directory_hash",
-            Value::opt_string(m.strip_prefix(MESSAGE_PREFIX)),
-        );
+        s.directory_hash = m.strip_prefix(MESSAGE_PREFIX).map(str::to_string);
     }
     s
 }
@@ -180,10 +260,10 @@ async fn push(
     c: &Client,
     org_id: &str,
     template_id: Option<&str>,
-    plan: &Value,
+    plan: &TemplateModel,
     hash: &str,
 ) -> Result<String, Diagnostics> {
-    let dir = plan.get("directory").as_str().unwrap_or_default();
+    let dir = plan.directory.as_deref().unwrap_or_default();
     let tar = tar_context(Path::new(dir)).map_err(|e| {
         Diagnostics::attr_error(
             AttrPath::root("directory"),
@@ -197,10 +277,9 @@ async fn push(
         .map_err(|e| err("upload the template directory of", e))?;
     // `tf_vars_wo` holds the write-only values (present at apply only, never in state).
     let vars: Vec<Json> = plan
-        .get("tf_vars")
-        .string_entries()
-        .into_iter()
-        .chain(plan.get("tf_vars_wo").string_entries())
+        .tf_vars
+        .iter()
+        .chain(plan.tf_vars_wo.iter().flatten())
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
     let v = c
@@ -213,9 +292,7 @@ async fn push(
         .await
         .map_err(|e| err("create a version of", e))?;
     let id = v["id"].as_str().unwrap_or_default().to_string();
-    let timeout = Duration::from_secs(
-        parse_duration(plan.get("build_timeout").as_str().unwrap_or("10m")).unwrap_or(600),
-    );
+    let timeout = Duration::from_secs(parse_duration(&plan.build_timeout).unwrap_or(600));
     let started = Instant::now();
     loop {
         let v = c
@@ -270,8 +347,12 @@ async fn push(
     }
 }
 
-async fn read_full(c: &Client, base: &Value, t: &Json) -> Result<Value, Diagnostics> {
-    let vid = t["active_version_id"].as_str().unwrap_or_default();
+async fn read_full(
+    c: &Client,
+    base: &TemplateModel,
+    t: &Template,
+) -> Result<TemplateModel, Diagnostics> {
+    let vid = t.active_version_id.as_deref().unwrap_or_default();
     let v = c
         .get(&format!("/templateversions/{vid}"))
         .await
@@ -293,7 +374,7 @@ impl Resource<Clients> for TemplateResource {
         let block = Block::new("A Coder template pushed from a directory of Terraform files, like `coder templates push`. A changed file (or `tf_vars` value) shows as an in-place update in plan and pushes a new active version; an unchanged directory makes no API call beyond reads. A failed build is an error carrying the provisioner log; the active version stays as it was.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Template id. Import id: `organization/name`."))
             .attr(Attribute::string("name").required().requires_replace().validate(CoderName { group: false }).describe("Template name."))
-            .attr(Attribute::string("organization").default("default").requires_replace().describe("Organization name or id; `default` is the default organization. `default` and the default organization's real name are the same organization: switching between them (or importing by either) plans no change."))
+            .attr(Attribute::string("organization").default(ORGANIZATION).requires_replace().describe("Organization name or id; `default` is the default organization. `default` and the default organization's real name are the same organization: switching between them (or importing by either) plans no change."))
             .attr(Attribute::string("organization_id").computed().use_state_for_unknown().describe("Organization id."))
             .attr(Attribute::string("directory").required().describe("Directory of the template's Terraform files. Import cannot know it (`-generate-config-out` writes `null`): set it before planning."))
             .attr(Attribute::string_map("tf_vars").default(Value::Map(Default::default())).sensitive().describe("Values of the template's Terraform variables (sensitive: they often carry keys, e.g. the AI gateway's master key); kept in state. On Terraform >= 1.11 put secret values in `tf_vars_wo` instead, which never reaches plan or state; on older Terraform use this."))
@@ -301,14 +382,14 @@ impl Resource<Clients> for TemplateResource {
             .attr(Attribute::number("tf_vars_wo_version").optional().describe("Any number, kept in state: changing it pushes a new active version with the current `tf_vars_wo` values."))
             .attr(Attribute::string("directory_hash").computed().describe("Keyed hash (HMAC-SHA-256) of the directory's files and `tf_vars` (computed at plan; kept in the version's message). Its key is random per resource and kept in the resource's private state, so the hash reveals nothing of the `tf_vars` values; a template imported (or created before the key existed) is pushed once to get one."))
             .attr(Attribute::string("active_version_id").computed().use_state_for_unknown().describe("The active template version."))
-            .attr(Attribute::string("display_name").default("").validate(super::names::CoderDisplayName(64)).describe("Display name."))
-            .attr(Attribute::string("description").default("").describe("Description."))
-            .attr(Attribute::string("icon").default("").describe("Icon URL or path, e.g. `/icon/code.svg`."))
-            .attr(Attribute::number("default_ttl_ms").default(0i64).validate(Range { min: 0.0, max: None }).describe("Default workspace autostop (ms); 0 = none."))
-            .attr(Attribute::number("activity_bump_ms").default(3_600_000i64).validate(Range { min: 0.0, max: None }).describe("How much activity extends the deadline (ms)."))
-            .attr(Attribute::bool("allow_user_cancel_workspace_jobs").default(true).describe("Users may cancel workspace builds."))
-            .attr(Attribute::bool("require_active_version").default(false).describe("Workspaces must use the active version."))
-            .attr(Attribute::string("build_timeout").default("10m").validate(DurationV).describe("How long to wait for a version's build."));
+            .attr(Attribute::string("display_name").default(DISPLAY_NAME).validate(super::names::CoderDisplayName(64)).describe("Display name."))
+            .attr(Attribute::string("description").default(DESCRIPTION).describe("Description."))
+            .attr(Attribute::string("icon").default(ICON).describe("Icon URL or path, e.g. `/icon/code.svg`."))
+            .attr(Attribute::number("default_ttl_ms").default(DEFAULT_TTL_MS).validate(Range { min: 0.0, max: None }).describe("Default workspace autostop (ms); 0 = none."))
+            .attr(Attribute::number("activity_bump_ms").default(ACTIVITY_BUMP_MS).validate(Range { min: 0.0, max: None }).describe("How much activity extends the deadline (ms)."))
+            .attr(Attribute::bool("allow_user_cancel_workspace_jobs").default(ALLOW_USER_CANCEL_WORKSPACE_JOBS).describe("Users may cancel workspace builds."))
+            .attr(Attribute::bool("require_active_version").default(REQUIRE_ACTIVE_VERSION).describe("Workspaces must use the active version."))
+            .attr(Attribute::string("build_timeout").default(BUILD_TIMEOUT).validate(DurationV).describe("How long to wait for a version's build."));
         Schema::new(0, block)
     }
 
@@ -363,7 +444,7 @@ impl Resource<Clients> for TemplateResource {
         let hash = match (key, dir.as_str()) {
             _ if dir.is_unknown() || !vars.is_wholly_known() => Value::Unknown,
             (None, _) => Value::Unknown,
-            (Some(k), Some(d)) => Value::string(push_hash(d, vars, &k)?),
+            (Some(k), Some(d)) => Value::string(push_hash(d, &vars.string_entries(), &k)?),
             (Some(_), None) => Value::Null,
         };
         ctx.planned.set("directory_hash", hash);
@@ -379,7 +460,8 @@ impl Resource<Clients> for TemplateResource {
 
     async fn create_private(&self, data: &Clients, plan: &Value, private: &[u8]) -> ApplyResult {
         let c = data.coder.get()?;
-        let org_key = plan.get("organization").as_str().unwrap_or("default");
+        let plan: TemplateModel = from_value(plan)?;
+        let org_key = plan.organization.as_str();
         let org = c
             .organization(org_key)
             .await
@@ -392,28 +474,31 @@ impl Resource<Clients> for TemplateResource {
                 )
             })?;
         let org_id = org["id"].as_str().unwrap_or_default().to_string();
-        let hash = apply_hash(plan, private)?;
-        let vid = push(c, &org_id, None, plan, &hash).await?;
-        let mut body = settings_body(plan);
-        body["name"] = json!(plan.get("name").as_str());
-        body["template_version_id"] = json!(vid);
+        let hash = apply_hash(&plan, private)?;
+        let vid = push(c, &org_id, None, &plan, &hash).await?;
+        let request = CreateTemplateRequest {
+            name: plan.name.clone(),
+            template_version_id: vid,
+            settings: plan.settings(),
+        };
         let t = c
             .send(
                 Method::POST,
                 &format!("/organizations/{org_id}/templates"),
-                &body,
+                &body(&request),
                 false,
             )
             .await
             .map_err(|e| err("create", e))?;
-        let mut s = state_from(plan, &t, None);
-        s.set("directory_hash", Value::string(hash));
-        Ok(s)
+        let mut s = state_from(&plan, &template(&t)?, None);
+        s.directory_hash = Some(hash);
+        Ok(to_value(&s, &self.schema()))
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = data.coder.get()?;
-        let Some(id) = state.get("id").as_str() else {
+        let state: TemplateModel = from_value(state)?;
+        let Some(id) = state.id.clone() else {
             return Ok(None);
         };
         match c
@@ -421,7 +506,10 @@ impl Resource<Clients> for TemplateResource {
             .await
             .map_err(|e| err("read", e))?
         {
-            Some(t) => Ok(Some(read_full(c, state, &t).await?)),
+            Some(t) => Ok(Some(to_value(
+                &read_full(c, &state, &template(&t)?).await?,
+                &self.schema(),
+            ))),
             None => Ok(None),
         }
     }
@@ -438,22 +526,17 @@ impl Resource<Clients> for TemplateResource {
         private: &[u8],
     ) -> ApplyResult {
         let c = data.coder.get()?;
-        let id = prior.get("id").as_str().unwrap_or_default().to_string();
-        let org_id = prior
-            .get("organization_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let schema = self.schema();
+        let prior: TemplateModel = from_value(prior)?;
+        let plan: TemplateModel = from_value(plan)?;
+        let id = prior.id.clone().unwrap_or_default();
+        let org_id = prior.organization_id.clone().unwrap_or_default();
         let mut state = prior.clone();
-        if !plan
-            .get("directory_hash")
-            .equals(prior.get("directory_hash"))
-            || !plan
-                .get("tf_vars_wo_version")
-                .equals(prior.get("tf_vars_wo_version"))
+        if plan.directory_hash != prior.directory_hash
+            || plan.tf_vars_wo_version != prior.tf_vars_wo_version
         {
-            let hash = apply_hash(plan, private)?;
-            let vid = push(c, &org_id, Some(&id), plan, &hash).await?;
+            let hash = apply_hash(&plan, private)?;
+            let vid = push(c, &org_id, Some(&id), &plan, &hash).await?;
             c.send(
                 Method::PATCH,
                 &format!("/templates/{id}/versions"),
@@ -462,40 +545,45 @@ impl Resource<Clients> for TemplateResource {
             )
             .await
             .map_err(|e| {
-                ApplyError::with_state(err("activate the new version of", e), state.clone())
+                ApplyError::with_state(
+                    err("activate the new version of", e),
+                    to_value(&state, &schema),
+                )
             })?;
-            state.set("active_version_id", Value::string(vid));
-            state.set("directory_hash", Value::string(hash));
+            state.active_version_id = Some(vid);
+            state.directory_hash = Some(hash);
         }
-        if SETTINGS.iter().any(|k| !plan.get(k).equals(prior.get(k))) {
+        if plan.settings_differ(&prior) {
             let current = c
                 .get(&format!("/templates/{id}"))
                 .await
-                .map_err(|e| ApplyError::with_state(err("read", e), state.clone()))?
+                .map_err(|e| ApplyError::with_state(err("read", e), to_value(&state, &schema)))?
                 .unwrap_or_default();
             // 200 with the template, or 304 Not Modified (no body) when nothing changed.
             c.send(
                 Method::PATCH,
                 &format!("/templates/{id}"),
-                &update_body(plan, &current),
+                &body(&update_body(&plan, &current)),
                 true,
             )
             .await
-            .map_err(|e| ApplyError::with_state(err("update the settings of", e), state.clone()))?;
+            .map_err(|e| {
+                ApplyError::with_state(err("update the settings of", e), to_value(&state, &schema))
+            })?;
         }
         let t = c
             .get(&format!("/templates/{id}"))
             .await
             .map_err(|e| err("read back", e))?
             .unwrap_or_default();
-        let mut s = state_from(plan, &t, None);
-        s.set("directory_hash", state.get("directory_hash").clone());
-        Ok(s)
+        let mut s = state_from(&plan, &template(&t)?, None);
+        s.directory_hash = state.directory_hash;
+        Ok(to_value(&s, &schema))
     }
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let c = data.coder.get()?;
-        if let Some(id) = state.get("id").as_str() {
+        if let Some(id) = from_value::<TemplateModel>(state)?.id {
             c.delete(&format!("/templates/{id}"))
                 .await
                 .map_err(|e| err("delete", e))?;
@@ -524,14 +612,11 @@ impl Resource<Clients> for TemplateResource {
                     format!("no template {name:?} in {org:?}"),
                 )
             })?;
-        let mut base = self.schema().block.null_object();
         let org = canonical_organization(c, org)
             .await
             .map_err(|e| err("import", e))?;
-        base.set("organization", Value::string(org));
-        base.set("tf_vars", Value::Map(Default::default()));
-        base.set("build_timeout", Value::string("10m"));
-        read_full(c, &base, &t).await
+        let s = read_full(c, &TemplateModel::imported(org.to_string()), &template(&t)?).await?;
+        Ok(to_value(&s, &self.schema()))
     }
 }
 
@@ -544,7 +629,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.tf"), "variable \"k\" {}\n").unwrap();
         let d = dir.path().to_str().unwrap();
-        let vars = |v: &str| Value::Map([("k".to_string(), Value::string(v))].into());
+        let vars = |v: &str| BTreeMap::from([("k".to_string(), v.to_string())]);
         let (k1, k2) = (new_hash_key(), new_hash_key());
         assert_eq!(private_key(&private_with_key(&k1)), Some(k1.clone()));
         assert_eq!(private_key(b""), None);
@@ -567,5 +652,77 @@ mod tests {
         plain.update(context_hash(Path::new(d)).unwrap().as_bytes());
         plain.update(b"\0k=secret-1");
         assert_ne!(h, hex::encode(plain.finalize()));
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+    use crate::framework::model::assert_model;
+
+    /// A `codersdk.Template` shaped per coder-swagger.json (abridged).
+    fn coder_template() -> Json {
+        json!({
+            "id": "7d0e0000-0000-4000-8000-000000000003", "name": "ws",
+            "organization_id": "0b5c7e1a-0000-4000-8000-000000000001",
+            "active_version_id": "8e1f0000-0000-4000-8000-000000000004",
+            "display_name": "Workspace", "description": "", "icon": "/icon/code.svg",
+            "default_ttl_ms": 0, "activity_bump_ms": 1800000,
+            "allow_user_cancel_workspace_jobs": false, "require_active_version": true,
+            "allow_user_autostart": true, "allow_user_autostop": true, "failure_ttl_ms": 0,
+            "autostop_requirement": {"days_of_week": [], "weeks": 1},
+            "deprecation_message": "", "provisioner": "terraform", "created_by_id": "x"
+        })
+    }
+
+    #[test]
+    fn model_matches_schema() {
+        assert_model::<TemplateModel>(&TemplateResource.schema());
+        let v = to_value(
+            &TemplateModel::imported("default".into()),
+            &TemplateResource.schema(),
+        );
+        for a in TemplateResource.schema().block.attributes {
+            if let Some(d) = &a.default {
+                assert!(v.get(&a.name).equals(d), "{}", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn state_and_bodies() {
+        let t = template(&coder_template()).unwrap();
+        let s = state_from(
+            &TemplateModel::imported("default".into()),
+            &t,
+            Some("webide:abc"),
+        );
+        assert_eq!(s.activity_bump_ms, Some(1_800_000));
+        assert!(!s.allow_user_cancel_workspace_jobs && s.require_active_version);
+        assert_eq!(s.directory_hash.as_deref(), Some("abc"));
+        assert_eq!(
+            state_from(&s, &t, Some("pushed by hand")).directory_hash,
+            None
+        );
+        let b = body(&update_body(&s, &coder_template()));
+        assert_eq!(b["name"], json!("ws"));
+        assert_eq!(b["activity_bump_ms"], json!(1_800_000));
+        assert_eq!(
+            b["autostop_requirement"],
+            json!({"days_of_week": [], "weeks": 1})
+        );
+        assert_eq!(b["allow_user_autostart"], json!(true));
+        assert!(b.get("provisioner").is_none());
+        let c = body(&CreateTemplateRequest {
+            name: "ws".into(),
+            template_version_id: "v1".into(),
+            settings: TemplateModel::imported("default".into()).settings(),
+        });
+        assert_eq!(
+            c,
+            json!({"name": "ws", "template_version_id": "v1", "display_name": "", "description": "",
+                   "icon": "", "default_ttl_ms": 0, "activity_bump_ms": ACTIVITY_BUMP_MS,
+                   "allow_user_cancel_workspace_jobs": true, "require_active_version": false})
+        );
     }
 }

@@ -11,8 +11,10 @@
 //! path to that level.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::api_error;
+use crate::framework::model::{from_value, to_value};
 use crate::framework::validators::OneOf;
 use crate::framework::{ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
@@ -26,17 +28,26 @@ fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
     api_error("collaborator", action, &["permission", "username"], e)
 }
 
-fn parts(v: &Value) -> (String, String, String) {
-    let s = |k: &str| v.get(k).as_str().unwrap_or_default().to_string();
-    (s("owner"), s("repository"), s("username"))
+const PERMISSION: &str = "write";
+
+/// Plan and state of `webide_gitea_repository_collaborator`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CollaboratorModel {
+    id: Option<String>,
+    owner: String,
+    repository: String,
+    username: String,
+    permission: String,
 }
 
-fn with_permission(base: &Value, permission: &str) -> Value {
-    let mut s = base.clone();
-    let (o, r, u) = parts(base);
-    s.set("id", Value::string(format!("{o}/{r}/{u}")));
-    s.set("permission", Value::string(permission));
-    s
+impl CollaboratorModel {
+    /// The grant with `permission`, its id derived from the three names.
+    fn with_permission(&self, permission: &str) -> CollaboratorModel {
+        let mut s = self.clone();
+        s.id = Some(format!("{}/{}/{}", s.owner, s.repository, s.username));
+        s.permission = permission.to_string();
+        s
+    }
 }
 
 fn rank(p: &str) -> u8 {
@@ -73,31 +84,47 @@ impl Resource<Clients> for CollaboratorResource {
             .attr(Attribute::string("owner").required().requires_replace().describe("Repository owner (user or organization)."))
             .attr(Attribute::string("repository").required().requires_replace().describe("Repository name."))
             .attr(Attribute::string("username").required().requires_replace().describe("The collaborator."))
-            .attr(Attribute::string("permission").default("write").validate(OneOf(&["read", "write", "admin"])).describe("Access level of the grant; changes update it in place. Drift: a grant removed or lowered by hand shows in plan; more access through a team or site-admin status is not drift (Gitea reports only the effective permission, so a grant raised by hand shows only when nothing else gives that level)."));
+            .attr(Attribute::string("permission").default(PERMISSION).validate(OneOf(&["read", "write", "admin"])).describe("Access level of the grant; changes update it in place. Drift: a grant removed or lowered by hand shows in plan; more access through a team or site-admin status is not drift (Gitea reports only the effective permission, so a grant raised by hand shows only when nothing else gives that level)."));
         Schema::new(0, block)
     }
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let (o, r, u) = parts(plan);
-        let p = plan.get("permission").as_str().unwrap_or("write");
-        c.set_collaborator(&o, &r, &u, p)
-            .await
-            .map_err(|e| err("add", e))?;
-        Ok(with_permission(plan, p))
+        let plan: CollaboratorModel = from_value(plan)?;
+        c.set_collaborator(
+            &plan.owner,
+            &plan.repository,
+            &plan.username,
+            &plan.permission,
+        )
+        .await
+        .map_err(|e| err("add", e))?;
+        Ok(to_value(
+            &plan.with_permission(&plan.permission),
+            &self.schema(),
+        ))
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = data.gitea.get()?;
-        let (o, r, u) = parts(state);
-        if c.repo(&o, &r).await.map_err(|e| err("read", e))?.is_none() {
+        let s: CollaboratorModel = from_value(state)?;
+        if c.repo(&s.owner, &s.repository)
+            .await
+            .map_err(|e| err("read", e))?
+            .is_none()
+        {
             return Ok(None);
         }
         let p = c
-            .collaborator(&o, &r, &u)
+            .collaborator(&s.owner, &s.repository, &s.username)
             .await
             .map_err(|e| err("read", e))?;
-        Ok(p.map(|p| with_permission(state, &grant(state.get("permission").as_str(), &p))))
+        Ok(p.map(|p| {
+            to_value(
+                &s.with_permission(&grant(Some(&s.permission), &p)),
+                &self.schema(),
+            )
+        }))
     }
 
     async fn update(&self, data: &Clients, _prior: &Value, plan: &Value) -> ApplyResult {
@@ -106,15 +133,15 @@ impl Resource<Clients> for CollaboratorResource {
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let c = data.gitea.get()?;
-        let (o, r, u) = parts(state);
-        if c.repo(&o, &r)
+        let s: CollaboratorModel = from_value(state)?;
+        if c.repo(&s.owner, &s.repository)
             .await
             .map_err(|e| err("delete", e))?
             .is_none()
         {
             return Ok(());
         }
-        c.remove_collaborator(&o, &r, &u)
+        c.remove_collaborator(&s.owner, &s.repository, &s.username)
             .await
             .map_err(|e| err("remove", e))
     }
@@ -138,17 +165,36 @@ impl Resource<Clients> for CollaboratorResource {
                     format!("{u} is not a collaborator of {o}/{r}"),
                 )
             })?;
-        let mut s = self.schema().block.null_object();
-        s.set("owner", Value::string(*o));
-        s.set("repository", Value::string(*r));
-        s.set("username", Value::string(*u));
-        Ok(with_permission(&s, &p))
+        let s = CollaboratorModel {
+            id: None,
+            owner: o.to_string(),
+            repository: r.to_string(),
+            username: u.to_string(),
+            permission: PERMISSION.into(),
+        };
+        Ok(to_value(&s.with_permission(&p), &self.schema()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::grant;
+    use super::*;
+    use crate::framework::model::assert_model;
+
+    #[test]
+    fn model_matches_schema() {
+        assert_model::<CollaboratorModel>(&CollaboratorResource.schema());
+        let m = CollaboratorModel {
+            id: None,
+            owner: "platform".into(),
+            repository: "infra".into(),
+            username: "alice".into(),
+            permission: PERMISSION.into(),
+        };
+        let v = to_value(&m.with_permission("read"), &CollaboratorResource.schema());
+        assert_eq!(v.get("id").as_str(), Some("platform/infra/alice"));
+        assert_eq!(v.get("permission").as_str(), Some("read"));
+    }
 
     #[test]
     fn team_or_admin_access_is_not_drift() {

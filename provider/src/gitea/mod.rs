@@ -4,6 +4,7 @@
 //! admin) runs inside its container through the Docker exec API ([`cli`]).
 
 pub mod admin_user;
+pub mod api;
 pub mod cli;
 pub mod collaborator;
 pub mod login_source;

@@ -2,9 +2,12 @@
 
 use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
-use serde_json::{json, Map, Value as Json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
+use super::api::{CreateOrgOption, EditOrgOption, Organization};
 use super::{api_error, GiteaName};
+use crate::framework::model::{answer, body, from_value, to_value};
 use crate::framework::validators::OneOf;
 use crate::framework::{ApplyResult, Resource};
 use crate::protocol::diagnostics::Diagnostics;
@@ -14,52 +17,85 @@ use crate::provider::Clients;
 
 pub struct OrgResource;
 
-const FIELDS: &[&str] = &[
-    "full_name",
-    "description",
-    "website",
-    "location",
-    "visibility",
-];
+const VISIBILITY: &str = "public";
+const REPO_ADMIN_CHANGE_TEAM_ACCESS: bool = false;
+
+/// Plan and state of `webide_gitea_org`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OrgModel {
+    id: Option<i64>,
+    name: String,
+    full_name: String,
+    description: String,
+    website: String,
+    location: String,
+    visibility: String,
+    repo_admin_change_team_access: bool,
+}
+
+impl OrgModel {
+    /// What an import starts from (every field is then read from Gitea).
+    fn imported(name: &str) -> OrgModel {
+        OrgModel {
+            id: None,
+            name: name.into(),
+            full_name: String::new(),
+            description: String::new(),
+            website: String::new(),
+            location: String::new(),
+            visibility: VISIBILITY.into(),
+            repo_admin_change_team_access: REPO_ADMIN_CHANGE_TEAM_ACCESS,
+        }
+    }
+}
 
 fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
     api_error("organization", action, &["name", "visibility"], e)
 }
 
-fn state_from_api(base: &Value, o: &Json) -> Value {
+fn organization(j: &Json) -> Result<Organization, Diagnostics> {
+    answer("Gitea organization", j)
+}
+
+fn state_from_api(base: &OrgModel, o: &Organization) -> OrgModel {
     let mut s = base.clone();
-    s.set("id", Value::opt_int(o.get("id").and_then(Json::as_i64)));
-    s.set(
-        "name",
-        Value::opt_string(o.get("name").or(o.get("username")).and_then(Json::as_str)),
-    );
-    for f in FIELDS {
-        if let Some(v) = o.get(*f).and_then(Json::as_str) {
-            s.set(f, Value::string(v));
+    s.id = o.id;
+    if let Some(n) = o.name.as_ref().or(o.username.as_ref()) {
+        s.name = n.clone();
+    }
+    for (have, got) in [
+        (&mut s.full_name, &o.full_name),
+        (&mut s.description, &o.description),
+        (&mut s.website, &o.website),
+        (&mut s.location, &o.location),
+        (&mut s.visibility, &o.visibility),
+    ] {
+        if let Some(g) = got {
+            *have = g.clone();
         }
     }
-    if let Some(b) = o
-        .get("repo_admin_change_team_access")
-        .and_then(Json::as_bool)
-    {
-        s.set("repo_admin_change_team_access", Value::Bool(b));
+    if let Some(b) = o.repo_admin_change_team_access {
+        s.repo_admin_change_team_access = b;
     }
     s
 }
 
-fn body(plan: &Value) -> Map<String, Json> {
-    let mut b: Map<String, Json> = FIELDS
-        .iter()
-        .map(|f| (f.to_string(), json!(plan.get(f).as_str().unwrap_or(""))))
-        .collect();
-    b.insert(
-        "repo_admin_change_team_access".into(),
-        json!(plan
-            .get("repo_admin_change_team_access")
-            .as_bool()
-            .unwrap_or(false)),
-    );
-    b
+fn edit_body(plan: &OrgModel) -> EditOrgOption {
+    EditOrgOption {
+        full_name: plan.full_name.clone(),
+        description: plan.description.clone(),
+        website: plan.website.clone(),
+        location: plan.location.clone(),
+        visibility: plan.visibility.clone(),
+        repo_admin_change_team_access: plan.repo_admin_change_team_access,
+    }
+}
+
+fn create_body(plan: &OrgModel) -> CreateOrgOption {
+    CreateOrgOption {
+        username: plan.name.clone(),
+        fields: edit_body(plan),
+    }
 }
 
 #[async_trait]
@@ -76,17 +112,16 @@ impl Resource<Clients> for OrgResource {
             .attr(Attribute::string("description").default("").describe("Description."))
             .attr(Attribute::string("website").default("").describe("Website URL."))
             .attr(Attribute::string("location").default("").describe("Location."))
-            .attr(Attribute::string("visibility").default("public").validate(OneOf(&["public", "limited", "private"])).describe("`limited` hides it from anonymous and restricted users; `private` from non-members."))
-            .attr(Attribute::bool("repo_admin_change_team_access").default(false).describe("Repository admins may change team access."));
+            .attr(Attribute::string("visibility").default(VISIBILITY).validate(OneOf(&["public", "limited", "private"])).describe("`limited` hides it from anonymous and restricted users; `private` from non-members."))
+            .attr(Attribute::bool("repo_admin_change_team_access").default(REPO_ADMIN_CHANGE_TEAM_ACCESS).describe("Repository admins may change team access."));
         Schema::new(0, block)
     }
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let name = plan.get("name").as_str().unwrap_or_default().to_string();
-        let mut b = body(plan);
-        b.insert("username".into(), json!(name));
-        let body = Json::Object(b);
+        let plan: OrgModel = from_value(plan)?;
+        let name = plan.name.clone();
+        let body = body(&create_body(&plan));
         // An organization stores no creation time or free-form marker: one found under the
         // name after an unknown outcome is never adopted (the error gives its import command).
         let o = crate::http::create_once(
@@ -99,36 +134,50 @@ impl Resource<Clients> for OrgResource {
         )
         .await
         .map_err(|e| err("create", e))?;
-        Ok(state_from_api(plan, &o))
+        Ok(to_value(
+            &state_from_api(&plan, &organization(&o)?),
+            &self.schema(),
+        ))
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = data.gitea.get()?;
-        let Some(name) = state.get("name").as_str() else {
+        if state.get("name").is_null() {
+            return Ok(None);
+        }
+        let state: OrgModel = from_value(state)?;
+        let Some(o) = c.org(&state.name).await.map_err(|e| err("read", e))? else {
             return Ok(None);
         };
-        Ok(c.org(name)
-            .await
-            .map_err(|e| err("read", e))?
-            .map(|o| state_from_api(state, &o)))
+        Ok(Some(to_value(
+            &state_from_api(&state, &organization(&o)?),
+            &self.schema(),
+        )))
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let name = prior.get("name").as_str().unwrap_or_default();
+        let prior: OrgModel = from_value(prior)?;
+        let plan: OrgModel = from_value(plan)?;
         let o = c
-            .edit_org(name, &Json::Object(body(plan)))
+            .edit_org(&prior.name, &body(&edit_body(&plan)))
             .await
             .map_err(|e| err("update", e))?;
-        Ok(state_from_api(plan, &o))
+        Ok(to_value(
+            &state_from_api(&plan, &organization(&o)?),
+            &self.schema(),
+        ))
     }
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let c = data.gitea.get()?;
-        if let Some(name) = state.get("name").as_str() {
-            c.delete_org(name).await.map_err(|e| err("delete", e))?;
+        if state.get("name").is_null() {
+            return Ok(());
         }
-        Ok(())
+        let state: OrgModel = from_value(state)?;
+        c.delete_org(&state.name)
+            .await
+            .map_err(|e| err("delete", e))
     }
 
     async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
@@ -143,6 +192,65 @@ impl Resource<Clients> for OrgResource {
                     format!("no organization {id:?}"),
                 )
             })?;
-        Ok(state_from_api(&self.schema().block.null_object(), &o))
+        Ok(to_value(
+            &state_from_api(&OrgModel::imported(id.trim()), &organization(&o)?),
+            &self.schema(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::assert_model;
+    use serde_json::json;
+
+    /// An `Organization` shaped per gitea-swagger.json `definitions.Organization`.
+    fn gitea_org() -> Json {
+        json!({
+            "id": 3, "name": "platform", "username": "platform", "full_name": "Platform team",
+            "email": "", "avatar_url": "http://gitea/avatars/3", "description": "shared repos",
+            "website": "https://example.com", "location": "Berlin", "visibility": "limited",
+            "repo_admin_change_team_access": true
+        })
+    }
+
+    #[test]
+    fn model_matches_schema() {
+        assert_model::<OrgModel>(&OrgResource.schema());
+    }
+
+    #[test]
+    fn state_from_organization() {
+        let s = state_from_api(
+            &OrgModel::imported("platform"),
+            &organization(&gitea_org()).unwrap(),
+        );
+        assert_eq!(s.id, Some(3));
+        assert_eq!(s.full_name, "Platform team");
+        assert_eq!(s.website, "https://example.com");
+        assert_eq!(s.visibility, "limited");
+        assert!(s.repo_admin_change_team_access);
+        let v = to_value(&s, &OrgResource.schema());
+        assert_eq!(v.get("location").as_str(), Some("Berlin"));
+        // The older answer spelling (`username` only) still names it.
+        let o = organization(&json!({"id": 3, "username": "legacy"})).unwrap();
+        assert_eq!(state_from_api(&s, &o).name, "legacy");
+    }
+
+    #[test]
+    fn bodies() {
+        let plan = OrgModel {
+            description: "d".into(),
+            ..OrgModel::imported("platform")
+        };
+        assert_eq!(
+            body(&create_body(&plan)),
+            json!({"username": "platform", "full_name": "", "description": "d", "website": "",
+                   "location": "", "visibility": "public", "repo_admin_change_team_access": false})
+        );
+        let e = body(&edit_body(&plan));
+        assert!(e.get("username").is_none());
+        assert_eq!(e["visibility"], json!(VISIBILITY));
     }
 }

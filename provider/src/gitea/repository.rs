@@ -2,7 +2,11 @@
 
 use crate::http::{CreateTarget, Ownership};
 use async_trait::async_trait;
-use serde_json::{json, Value as Json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::api::{CreateRepoOption, EditRepoOption, Repository};
+use crate::framework::model::{answer, body, from_value, to_value};
 
 use super::{api_error, GiteaRepoName};
 use crate::framework::validators::NonEmpty;
@@ -14,36 +18,119 @@ use crate::provider::Clients;
 
 pub struct RepositoryResource;
 
+const DESCRIPTION: &str = "";
+const PRIVATE: bool = true;
+const DEFAULT_BRANCH: &str = "main";
+const WEBSITE: &str = "";
+const ARCHIVED: bool = false;
+
+/// Plan and state of `webide_gitea_repository`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RepositoryModel {
+    id: Option<i64>,
+    owner: String,
+    name: String,
+    description: String,
+    private: bool,
+    default_branch: String,
+    website: String,
+    archived: bool,
+    full_name: Option<String>,
+    html_url: Option<String>,
+    clone_url: Option<String>,
+    ssh_url: Option<String>,
+}
+
+impl RepositoryModel {
+    /// What an import starts from, before the repository is read.
+    fn imported(owner: &str, name: &str) -> RepositoryModel {
+        RepositoryModel {
+            id: None,
+            owner: owner.into(),
+            name: name.into(),
+            description: DESCRIPTION.into(),
+            private: PRIVATE,
+            default_branch: DEFAULT_BRANCH.into(),
+            website: WEBSITE.into(),
+            archived: ARCHIVED,
+            full_name: None,
+            html_url: None,
+            clone_url: None,
+            ssh_url: None,
+        }
+    }
+}
+
 fn err(action: &str, e: crate::http::ApiError) -> Diagnostics {
     api_error("repository", action, &["name"], e)
 }
 
-fn state_from_api(base: &Value, r: &Json) -> Value {
+fn repository(j: &Json) -> Result<Repository, Diagnostics> {
+    answer("Gitea repository", j)
+}
+
+fn state_from_api(base: &RepositoryModel, r: &Repository) -> RepositoryModel {
     let mut s = base.clone();
-    s.set("id", Value::opt_int(r.get("id").and_then(Json::as_i64)));
-    if let Some(o) = r.pointer("/owner/login").and_then(Json::as_str) {
-        s.set("owner", Value::string(o));
+    s.id = r.id;
+    if let Some(o) = r.owner.as_ref().and_then(|o| o.login.as_ref()) {
+        s.owner = o.clone();
     }
-    for f in [
-        "name",
-        "description",
-        "default_branch",
-        "website",
-        "full_name",
-        "html_url",
-        "clone_url",
-        "ssh_url",
+    for (have, got) in [
+        (&mut s.name, &r.name),
+        (&mut s.description, &r.description),
+        (&mut s.default_branch, &r.default_branch),
+        (&mut s.website, &r.website),
     ] {
-        if let Some(v) = r.get(f).and_then(Json::as_str) {
-            s.set(f, Value::string(v));
+        if let Some(g) = got {
+            *have = g.clone();
         }
     }
-    for f in ["private", "archived"] {
-        if let Some(v) = r.get(f).and_then(Json::as_bool) {
-            s.set(f, Value::Bool(v));
+    for (have, got) in [
+        (&mut s.full_name, &r.full_name),
+        (&mut s.html_url, &r.html_url),
+        (&mut s.clone_url, &r.clone_url),
+        (&mut s.ssh_url, &r.ssh_url),
+    ] {
+        if got.is_some() {
+            have.clone_from(got);
         }
+    }
+    if let Some(b) = r.private {
+        s.private = b;
+    }
+    if let Some(b) = r.archived {
+        s.archived = b;
     }
     s
+}
+
+fn create_body(plan: &RepositoryModel) -> CreateRepoOption {
+    CreateRepoOption {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        private: plan.private,
+        default_branch: plan.default_branch.clone(),
+    }
+}
+
+/// What the create call does not take, set by an edit right after; `None` when nothing is.
+fn after_create_body(plan: &RepositoryModel) -> Option<EditRepoOption> {
+    (!plan.website.is_empty() || plan.archived).then(|| EditRepoOption {
+        website: Some(plan.website.clone()),
+        archived: Some(plan.archived),
+        ..EditRepoOption::default()
+    })
+}
+
+fn edit_body(plan: &RepositoryModel) -> EditRepoOption {
+    EditRepoOption {
+        name: Some(plan.name.clone()),
+        description: Some(plan.description.clone()),
+        private: Some(plan.private),
+        default_branch: Some(plan.default_branch.clone()),
+        website: Some(plan.website.clone()),
+        archived: Some(plan.archived),
+    }
 }
 
 #[async_trait]
@@ -57,11 +144,11 @@ impl Resource<Clients> for RepositoryResource {
             .attr(Attribute::number("id").computed().use_state_for_unknown().describe("Numeric id."))
             .attr(Attribute::string("owner").required().requires_replace().describe("Owning user or organization. Import id: `owner/name`."))
             .attr(Attribute::string("name").required().validate(GiteaRepoName).describe("Repository name; changing it renames the repository in place."))
-            .attr(Attribute::string("description").default("").describe("Description."))
-            .attr(Attribute::bool("private").default(true).describe("Private repositories are visible only to those granted access."))
-            .attr(Attribute::string("default_branch").default("main").validate(NonEmpty).describe("Default branch."))
-            .attr(Attribute::string("website").default("").describe("Website URL."))
-            .attr(Attribute::bool("archived").default(false).describe("Archived (read-only)."))
+            .attr(Attribute::string("description").default(DESCRIPTION).describe("Description."))
+            .attr(Attribute::bool("private").default(PRIVATE).describe("Private repositories are visible only to those granted access."))
+            .attr(Attribute::string("default_branch").default(DEFAULT_BRANCH).validate(NonEmpty).describe("Default branch."))
+            .attr(Attribute::string("website").default(WEBSITE).describe("Website URL."))
+            .attr(Attribute::bool("archived").default(ARCHIVED).describe("Archived (read-only)."))
             .attr(Attribute::string("full_name").computed().describe("`owner/name`."))
             .attr(Attribute::string("html_url").computed().describe("Web URL."))
             .attr(Attribute::string("clone_url").computed().describe("HTTP(S) clone URL (for workspaces)."))
@@ -71,14 +158,10 @@ impl Resource<Clients> for RepositoryResource {
 
     async fn create(&self, data: &Clients, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let owner = plan.get("owner").as_str().unwrap_or_default().to_string();
-        let name = plan.get("name").as_str().unwrap_or_default().to_string();
-        let body = json!({
-            "name": name,
-            "description": plan.get("description").as_str().unwrap_or(""),
-            "private": plan.get("private").as_bool().unwrap_or(true),
-            "default_branch": plan.get("default_branch").as_str().unwrap_or("main"),
-        });
+        let schema = self.schema();
+        let plan: RepositoryModel = from_value(plan)?;
+        let (owner, name) = (plan.owner.clone(), plan.name.clone());
+        let request = body(&create_body(&plan));
         // Adopted after an unknown outcome only when created since this create started.
         let r = crate::http::create_once(
             CreateTarget::new(
@@ -86,7 +169,7 @@ impl Resource<Clients> for RepositoryResource {
                 "webide_gitea_repository",
                 format!("name \"{owner}/{name}\""),
             ),
-            || c.create_repo(&owner, &body),
+            || c.create_repo(&owner, &request),
             || c.repo(&owner, &name),
             |r, window| {
                 if window.covers(r.get("created_at").and_then(Json::as_str)) {
@@ -100,59 +183,64 @@ impl Resource<Clients> for RepositoryResource {
         )
         .await
         .map_err(|e| err("create", e))?;
-        let state = state_from_api(plan, &r);
-        let needs_edit = plan.get("website").as_str().is_some_and(|w| !w.is_empty())
-            || plan.get("archived").as_bool() == Some(true);
-        if needs_edit {
-            let body = json!({"website": plan.get("website").as_str(), "archived": plan.get("archived").as_bool()});
-            let r = c.edit_repo(&owner, &name, &body).await.map_err(|e| {
-                crate::framework::ApplyError::with_state(err("configure", e), state.clone())
-            })?;
-            return Ok(state_from_api(plan, &r));
+        let state = state_from_api(&plan, &repository(&r)?);
+        if let Some(edit) = after_create_body(&plan) {
+            let r = c
+                .edit_repo(&owner, &name, &body(&edit))
+                .await
+                .map_err(|e| {
+                    crate::framework::ApplyError::with_state(
+                        err("configure", e),
+                        to_value(&state, &schema),
+                    )
+                })?;
+            return Ok(to_value(&state_from_api(&plan, &repository(&r)?), &schema));
         }
-        Ok(state)
+        Ok(to_value(&state, &schema))
     }
 
     async fn read(&self, data: &Clients, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = data.gitea.get()?;
-        let (Some(owner), Some(name)) = (state.get("owner").as_str(), state.get("name").as_str())
+        if state.get("owner").is_null() || state.get("name").is_null() {
+            return Ok(None);
+        }
+        let state: RepositoryModel = from_value(state)?;
+        let Some(r) = c
+            .repo(&state.owner, &state.name)
+            .await
+            .map_err(|e| err("read", e))?
         else {
             return Ok(None);
         };
-        Ok(c.repo(owner, name)
-            .await
-            .map_err(|e| err("read", e))?
-            .map(|r| state_from_api(state, &r)))
+        Ok(Some(to_value(
+            &state_from_api(&state, &repository(&r)?),
+            &self.schema(),
+        )))
     }
 
     async fn update(&self, data: &Clients, prior: &Value, plan: &Value) -> ApplyResult {
         let c = data.gitea.get()?;
-        let owner = prior.get("owner").as_str().unwrap_or_default();
-        let name = prior.get("name").as_str().unwrap_or_default();
-        let body = json!({
-            "name": plan.get("name").as_str(),
-            "description": plan.get("description").as_str().unwrap_or(""),
-            "private": plan.get("private").as_bool(),
-            "default_branch": plan.get("default_branch").as_str(),
-            "website": plan.get("website").as_str().unwrap_or(""),
-            "archived": plan.get("archived").as_bool(),
-        });
+        let prior: RepositoryModel = from_value(prior)?;
+        let plan: RepositoryModel = from_value(plan)?;
         let r = c
-            .edit_repo(owner, name, &body)
+            .edit_repo(&prior.owner, &prior.name, &body(&edit_body(&plan)))
             .await
             .map_err(|e| err("update", e))?;
-        Ok(state_from_api(plan, &r))
+        Ok(to_value(
+            &state_from_api(&plan, &repository(&r)?),
+            &self.schema(),
+        ))
     }
 
     async fn delete(&self, data: &Clients, state: &Value) -> Result<(), Diagnostics> {
         let c = data.gitea.get()?;
-        if let (Some(owner), Some(name)) = (state.get("owner").as_str(), state.get("name").as_str())
-        {
-            c.delete_repo(owner, name)
-                .await
-                .map_err(|e| err("delete", e))?;
+        if state.get("owner").is_null() || state.get("name").is_null() {
+            return Ok(());
         }
-        Ok(())
+        let state: RepositoryModel = from_value(state)?;
+        c.delete_repo(&state.owner, &state.name)
+            .await
+            .map_err(|e| err("delete", e))
     }
 
     async fn import(&self, data: &Clients, id: &str) -> Result<Value, Diagnostics> {
@@ -173,6 +261,75 @@ impl Resource<Clients> for RepositoryResource {
                     format!("no repository {id:?}"),
                 )
             })?;
-        Ok(state_from_api(&self.schema().block.null_object(), &r))
+        Ok(to_value(
+            &state_from_api(&RepositoryModel::imported(owner, name), &repository(&r)?),
+            &self.schema(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::assert_model;
+    use serde_json::json;
+
+    /// A `Repository` shaped per gitea-swagger.json `definitions.Repository` (abridged).
+    fn gitea_repo() -> Json {
+        json!({
+            "id": 21, "name": "infra", "full_name": "platform/infra",
+            "owner": {"id": 3, "login": "platform", "full_name": "", "email": ""},
+            "description": "IaC", "private": false, "archived": true, "empty": true,
+            "default_branch": "trunk", "website": "https://example.com",
+            "html_url": "http://gitea/platform/infra", "clone_url": "http://gitea/platform/infra.git",
+            "ssh_url": "git@gitea:platform/infra.git", "created_at": "2026-01-01T00:00:00Z",
+            "permissions": {"admin": true, "pull": true, "push": true}
+        })
+    }
+
+    #[test]
+    fn model_matches_schema() {
+        assert_model::<RepositoryModel>(&RepositoryResource.schema());
+    }
+
+    #[test]
+    fn state_from_repository() {
+        let s = state_from_api(
+            &RepositoryModel::imported("x", "y"),
+            &repository(&gitea_repo()).unwrap(),
+        );
+        assert_eq!(s.id, Some(21));
+        assert_eq!((s.owner.as_str(), s.name.as_str()), ("platform", "infra"));
+        assert_eq!(s.default_branch, "trunk");
+        assert!(!s.private && s.archived);
+        assert_eq!(
+            s.clone_url.as_deref(),
+            Some("http://gitea/platform/infra.git")
+        );
+        let v = to_value(&s, &RepositoryResource.schema());
+        assert_eq!(v.get("full_name").as_str(), Some("platform/infra"));
+    }
+
+    #[test]
+    fn bodies() {
+        let plan = RepositoryModel::imported("platform", "infra");
+        assert_eq!(
+            body(&create_body(&plan)),
+            json!({"name": "infra", "description": "", "private": true, "default_branch": "main"})
+        );
+        assert!(after_create_body(&plan).is_none());
+        let archived = RepositoryModel {
+            archived: true,
+            ..plan.clone()
+        };
+        assert_eq!(
+            body(&after_create_body(&archived).unwrap()),
+            json!({"website": "", "archived": true})
+        );
+        assert_eq!(
+            body(&edit_body(&plan)),
+            json!({"name": "infra", "description": "", "private": true, "default_branch": "main",
+                   "website": "", "archived": false})
+        );
     }
 }

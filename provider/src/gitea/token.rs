@@ -12,7 +12,10 @@ use async_trait::async_trait;
 use rand::RngCore;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
+
+use super::api::{AccessToken, CreateAccessTokenOption};
+use crate::framework::model::{answer, body, from_value, to_value};
 
 use super::{seg, GiteaName};
 use crate::framework::ephemeral::{EphemeralResource, OpenError, Opened};
@@ -70,6 +73,37 @@ impl Validator for Scopes {
     fn description(&self) -> String {
         "`all`, `public-only`, or `read:`/`write:` and a category (`repository`, `user`, ...)"
             .into()
+    }
+}
+
+/// Scopes when the configuration gives none (the schema's default).
+const DEFAULT_SCOPES: &[&str] = &["read:repository"];
+
+/// Configuration and result of `webide_gitea_token`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TokenModel {
+    username: String,
+    scopes: Option<Vec<String>>,
+    token: Option<String>,
+    id: Option<i64>,
+    name: Option<String>,
+    token_last_eight: Option<String>,
+}
+
+/// The result of an open: the configuration with what Gitea answered.
+fn result_from_api(
+    config: &TokenModel,
+    scopes: Vec<String>,
+    name: &str,
+    t: &AccessToken,
+) -> TokenModel {
+    TokenModel {
+        username: config.username.clone(),
+        scopes: Some(scopes),
+        token: t.sha1.clone(),
+        id: t.id,
+        name: Some(name.to_string()),
+        token_last_eight: t.token_last_eight.clone(),
     }
 }
 
@@ -154,7 +188,7 @@ impl EphemeralResource<Clients> for EphemeralToken {
                  leaves a token named `webide-ephemeral-...`, to delete by hand.",
             )
             .attr(Attribute::string("username").required().validate(GiteaName).describe("User the token acts as."))
-            .attr(Attribute::string_list("scopes").default(Value::string_list(["read:repository"])).validate(Scopes).describe("Token scopes, e.g. `read:repository` to clone."))
+            .attr(Attribute::string_list("scopes").default(Value::string_list(DEFAULT_SCOPES.iter().copied())).validate(Scopes).describe("Token scopes, e.g. `read:repository` to clone."))
             .attr(Attribute::string("token").computed().sensitive().describe("The secret token."))
             .attr(Attribute::number("id").computed().describe("Gitea's id of the token."))
             .attr(Attribute::string("name").computed().describe("Token name: `webide-ephemeral-` and 12 random hex digits."))
@@ -164,18 +198,20 @@ impl EphemeralResource<Clients> for EphemeralToken {
 
     async fn open(&self, data: &Clients, config: &Value) -> Result<Opened, OpenError> {
         let client = client(data)?;
-        let username = config.get("username").as_str().unwrap_or_default();
-        let scopes = match config.get("scopes") {
-            Value::Null => vec!["read:repository".to_string()],
-            v => v.string_elements(),
-        };
+        let config: TokenModel = from_value(config)?;
+        let username = config.username.as_str();
+        let scopes = config
+            .scopes
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
         let mut b = [0u8; 6];
         rand::thread_rng().fill_bytes(&mut b);
         let name = format!("{NAME_PREFIX}{}", hex::encode(b));
-        let made = match client
-            .create_token(username, &json!({"name": name, "scopes": scopes}))
-            .await
-        {
+        let request = CreateAccessTokenOption {
+            name: name.clone(),
+            scopes: scopes.clone(),
+        };
+        let made = match client.create_token(username, &body(&request)).await {
             Ok(j) => j,
             Err(e) => {
                 let ambiguous = matches!(e, ApiError::Transport { .. })
@@ -190,9 +226,8 @@ impl EphemeralResource<Clients> for EphemeralToken {
                 return Err(api_error("create", e).into());
             }
         };
-        let id = made.get("id").and_then(Json::as_i64);
-        let secret = made.get("sha1").and_then(Json::as_str);
-        let (Some(id), Some(secret)) = (id, secret) else {
+        let made: AccessToken = answer("Gitea access token", &made).unwrap_or_default();
+        let (Some(id), Some(_)) = (made.id, made.sha1.as_ref()) else {
             let _ = client.delete_token(username, &name).await;
             return Err(Diagnostics::error(
                 "Unexpected Gitea answer",
@@ -200,15 +235,10 @@ impl EphemeralResource<Clients> for EphemeralToken {
             )
             .into());
         };
-        let mut result = Value::Object(Default::default());
-        result.set("token", Value::string(secret));
-        result.set("id", Value::int(id));
-        result.set("name", Value::string(&name));
-        result.set(
-            "token_last_eight",
-            Value::opt_string(made.get("token_last_eight").and_then(Json::as_str)),
+        let result = to_value(
+            &result_from_api(&config, scopes, &name, &made),
+            &self.schema(),
         );
-        result.set("scopes", Value::string_list(scopes));
         let private = serde_json::to_vec(&Private {
             username: username.to_string(),
             id,
@@ -238,6 +268,52 @@ impl EphemeralResource<Clients> for EphemeralToken {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::framework::model::assert_model;
+    use serde_json::json;
+
+    #[test]
+    fn result_from_access_token() {
+        assert_model::<TokenModel>(&EphemeralToken.schema());
+        // An `AccessToken` shaped per gitea-swagger.json `definitions.AccessToken`.
+        let t: AccessToken = answer(
+            "t",
+            &json!({"id": 5, "name": "webide-ephemeral-0123456789ab", "scopes": ["read:repository"],
+                    "sha1": "4f2b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b", "token_last_eight": "3e4f5a6b",
+                    "created_at": "2026-01-01T00:00:00Z", "last_used_at": "2026-01-01T00:00:00Z"}),
+        )
+        .unwrap();
+        let config = TokenModel {
+            username: "alice".into(),
+            scopes: None,
+            token: None,
+            id: None,
+            name: None,
+            token_last_eight: None,
+        };
+        let r = result_from_api(
+            &config,
+            vec!["read:repository".into()],
+            "webide-ephemeral-0123456789ab",
+            &t,
+        );
+        let v = to_value(&r, &EphemeralToken.schema());
+        assert_eq!(v.get("id").as_i64(), Some(5));
+        assert_eq!(
+            v.get("token").as_str(),
+            Some("4f2b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b")
+        );
+        assert_eq!(v.get("token_last_eight").as_str(), Some("3e4f5a6b"));
+        assert_eq!(v.get("scopes"), &Value::string_list(["read:repository"]));
+        assert_eq!(
+            body(&CreateAccessTokenOption {
+                name: "n".into(),
+                scopes: vec!["all".into()]
+            }),
+            json!({"name": "n", "scopes": ["all"]})
+        );
+    }
+
     #[test]
     fn scopes_as_gitea_accepts_them() {
         for ok in ["all", "public-only", "read:repository", "write:user"] {

@@ -4,6 +4,7 @@
 
 pub mod ephemeral;
 pub mod mapping;
+pub mod model;
 pub mod plan;
 pub mod stop;
 pub mod validators;
