@@ -216,8 +216,23 @@ impl RunningSandbox {
 }
 
 impl Drop for RunningSandbox {
+    /// Stops the simulators, and prints the contract violations nobody has read (a test that
+    /// failed before its `assert_contract`): the test fails anyway, and its output then shows
+    /// them next to its own error. Printing rather than panicking keeps the test's error (a
+    /// panic here would replace a returned `Err`, or abort during an unwinding one).
     fn drop(&mut self) {
         self.tasks.iter().for_each(JoinHandle::abort);
+        let Some(log) = &self.contract else { return };
+        let unread = log.unread();
+        if unread.is_empty() {
+            return;
+        }
+        let list: Vec<String> = unread.iter().map(|v| format!("  {v}")).collect();
+        eprintln!(
+            "webide-sandbox: {} contract violation(s) never read (the test ended before its contract check):\n{}",
+            unread.len(),
+            list.join("\n")
+        );
     }
 }
 
@@ -230,6 +245,7 @@ struct Listen<'a> {
     tasks: Vec<JoinHandle<()>>,
     requests: BTreeMap<&'static str, Arc<AtomicU64>>,
     contract: Option<(Arc<contract::Contract>, contract::Log)>,
+    litellm_store: litellm::Store,
 }
 
 impl Listen<'_> {
@@ -244,6 +260,14 @@ impl Listen<'_> {
         // Inside the fault layer: injected failures are not the simulator's answers.
         let app = match &self.contract {
             Some((c, log)) => match c.checker(service, log.clone()) {
+                // LiteLLM's answers are mostly untyped: its stored rows are held to the
+                // proxy's Prisma models instead.
+                Some(checker) if service == litellm::SERVICE => checker
+                    .with_rows(contract::rows::litellm(
+                        c.prisma.clone(),
+                        self.litellm_store.clone(),
+                    ))
+                    .layer(app),
                 Some(checker) => checker.layer(app),
                 None => app,
             },
@@ -317,6 +341,7 @@ pub async fn start(
         tasks: Vec::new(),
         requests: BTreeMap::new(),
         contract,
+        litellm_store: litellm_store.clone(),
     };
     let litellm_url = l
         .serve(

@@ -18,6 +18,9 @@
 //! HTTP client and a reference resolver for what is here a few hundred lines over
 //! `serde_json::Value`.
 
+pub mod errors;
+pub mod prisma;
+pub mod rows;
 pub mod schema;
 pub mod spec;
 
@@ -45,6 +48,9 @@ pub const DOCUMENTS: [(&str, &str); 4] = [
     ("gitea", "gitea-swagger.json"),
     ("coder", "coder-swagger.json"),
 ];
+
+/// The LiteLLM proxy's database schema: its stored rows are held to it (see [`prisma`]).
+pub const PRISMA_SCHEMA: &str = "litellm-schema-1.106.2.prisma";
 
 /// Path on every simulator port that answers the violations recorded so far (JSON).
 pub const REPORT_PATH: &str = "/_sandbox/contract";
@@ -140,6 +146,7 @@ pub fn parse_deviations(text: &str) -> anyhow::Result<Vec<Deviation>> {
         let direction = match direction {
             "request" => Direction::Request,
             "response" => Direction::Response,
+            "stored" => Direction::Stored,
             d => anyhow::bail!("deviations line {}: direction {d:?}", n + 1),
         };
         anyhow::ensure!(!reason.is_empty(), "deviations line {}: no reason", n + 1);
@@ -162,6 +169,8 @@ pub fn parse_deviations(text: &str) -> anyhow::Result<Vec<Deviation>> {
 /// The documents, parsed once per process.
 pub struct Contract {
     specs: BTreeMap<&'static str, Arc<Spec>>,
+    /// [`PRISMA_SCHEMA`], read.
+    pub prisma: Arc<prisma::Schema>,
     /// How long reading and parsing the documents took (once per process).
     pub load_time: std::time::Duration,
 }
@@ -212,8 +221,14 @@ impl Contract {
             let spec = Spec::new(root).with_context(|| format!("reading {}", path.display()))?;
             specs.insert(service, Arc::new(spec));
         }
+        let path = dir.join(PRISMA_SCHEMA);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let prisma =
+            prisma::Schema::parse(&text).with_context(|| format!("parsing {}", path.display()))?;
         Ok(Contract {
             specs,
+            prisma: Arc::new(prisma),
             load_time: started.elapsed(),
         })
     }
@@ -225,9 +240,14 @@ impl Contract {
             spec: self.specs.get(service)?.clone(),
             log,
             patterns: Arc::new(Mutex::new(HashMap::new())),
+            rows: None,
         })
     }
 }
+
+/// Checks the rows a simulator stored, after each write: `(pointer, message)` per issue
+/// (see [`rows`]).
+pub type RowCheck = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
 
 /// Violations recorded by the checkers of one sandbox.
 #[derive(Clone, Default)]
@@ -236,6 +256,8 @@ pub struct Log(Arc<Mutex<LogInner>>);
 #[derive(Default)]
 struct LogInner {
     violations: Vec<Violation>,
+    /// How many of `violations` a reader has seen ([`Log::violations`], [`Log::take`]).
+    read: usize,
     checked: u64,
     excused: u64,
     /// Time spent checking (parsing bodies, matching, validating), handlers excluded.
@@ -243,15 +265,25 @@ struct LogInner {
 }
 
 impl Log {
-    /// Every violation recorded so far.
+    /// Every violation recorded so far (they count as read).
     pub fn violations(&self) -> Vec<Violation> {
-        self.lock().violations.clone()
+        let mut l = self.lock();
+        l.read = l.violations.len();
+        l.violations.clone()
     }
 
     /// Removes and returns the violations recorded so far (a test that sends a wrong request
     /// on purpose takes the one it caused).
     pub fn take(&self) -> Vec<Violation> {
-        std::mem::take(&mut self.lock().violations)
+        let mut l = self.lock();
+        l.read = 0;
+        std::mem::take(&mut l.violations)
+    }
+
+    /// The violations recorded since the last [`Log::violations`] or [`Log::take`].
+    pub fn unread(&self) -> Vec<Violation> {
+        let l = self.lock();
+        l.violations[l.read.min(l.violations.len())..].to_vec()
     }
 
     /// Exchanges checked, and violations excused by the deviation list.
@@ -302,9 +334,16 @@ pub struct Checker {
     spec: Arc<Spec>,
     log: Log,
     patterns: Arc<Mutex<HashMap<String, Option<regex::Regex>>>>,
+    rows: Option<RowCheck>,
 }
 
 impl Checker {
+    /// Also checks the stored rows with `rows` after every exchange that is not a read.
+    pub fn with_rows(mut self, rows: RowCheck) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+
     /// Wraps `app` so every exchange is checked (and `GET /_sandbox/contract` answers).
     pub fn layer(self, app: Router) -> Router {
         let me = Arc::new(self);
@@ -329,6 +368,7 @@ impl Checker {
         let path = parts.uri.path().to_string();
         let ctype = content_type(&parts.headers);
         let found = self.spec.find(parts.method.as_str(), &path);
+        let write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let mut violations = Vec::new();
         match &found {
             Some((op, path_values)) => violations.extend(self.check_request(
@@ -374,6 +414,17 @@ impl Checker {
         let started = std::time::Instant::now();
         let ctype = content_type(&parts.headers);
         violations.extend(self.check_response(op, parts.status, ctype.as_deref(), &bytes));
+        if let Some(rows) = self.rows.as_ref().filter(|_| write) {
+            for (pointer, message) in rows() {
+                violations.push(self.violation(
+                    op.name(),
+                    Direction::Stored,
+                    Some(parts.status.as_u16()),
+                    pointer,
+                    message,
+                ));
+            }
+        }
         self.log.record(violations, spent + started.elapsed());
         Response::from_parts(parts, Body::from(bytes))
     }
@@ -493,9 +544,20 @@ impl Checker {
         };
         let declared = op.response(code);
         let schema = match declared {
+            // An error the document declares without a body (Gitea's header-only responses)
+            // or leaves out: held to what the server writes (see [`errors`]).
+            Some(None) | None if code >= 400 => match errors::shape(self.service, code) {
+                Some(_) if !body.is_empty() && !ctype.is_some_and(|c| c.contains("json")) => {
+                    bad(
+                        String::new(),
+                        format!("error answer of type {ctype:?}; the server writes JSON"),
+                    );
+                    return out;
+                }
+                Some(shape) if !body.is_empty() => Some(shape),
+                _ => return out,
+            },
             Some(s) => s.clone(),
-            // An error the document leaves out: its body is not checked.
-            None if code >= 400 => return out,
             None => {
                 let listed: Vec<&String> = op.responses.keys().collect();
                 bad(

@@ -23,6 +23,8 @@ use serde_json::Value;
 pub enum Direction {
     Request,
     Response,
+    /// A row the simulator stored (checked against a database schema, not a document).
+    Stored,
 }
 
 impl std::fmt::Display for Direction {
@@ -30,6 +32,7 @@ impl std::fmt::Display for Direction {
         f.write_str(match self {
             Direction::Request => "request",
             Direction::Response => "response",
+            Direction::Stored => "stored row",
         })
     }
 }
@@ -262,7 +265,7 @@ impl<'a> Validator<'a> {
                     if self.hidden_in_direction(p) {
                         let what = match self.dir {
                             Direction::Request => "readOnly",
-                            Direction::Response => "writeOnly",
+                            Direction::Response | Direction::Stored => "writeOnly",
                         };
                         out.push(Issue {
                             pointer: ptr.clone(),
@@ -342,14 +345,27 @@ impl<'a> Validator<'a> {
         let prop = self.resolve(prop);
         let key = match self.dir {
             Direction::Request => "readOnly",
-            Direction::Response => "writeOnly",
+            Direction::Response | Direction::Stored => "writeOnly",
         };
         prop.get(key) == Some(&Value::Bool(true))
     }
 
     fn nullable(&self, schema: &Value) -> bool {
         let s = schema;
-        if s.get("nullable") == Some(&Value::Bool(true))
+        // Only annotations (`{"title": "Input"}`): any value, null too.
+        const CONSTRAINTS: [&str; 9] = [
+            "type",
+            "$ref",
+            "enum",
+            "const",
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "properties",
+            "items",
+        ];
+        if !CONSTRAINTS.iter().any(|k| s.get(k).is_some())
+            || s.get("nullable") == Some(&Value::Bool(true))
             || s.get("x-nullable") == Some(&Value::Bool(true))
             || s.get("type") == Some(&Value::String("null".into()))
             || s.get("const") == Some(&Value::Null)

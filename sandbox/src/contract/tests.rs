@@ -310,3 +310,102 @@ fn formats() {
     assert!(!format_ok("uuid", "3fa85f6457174562b3fc2c963f66afa6"));
     assert!(format_ok("email", "anything"));
 }
+
+#[test]
+fn unread_violations_are_those_no_reader_has_seen() {
+    let log = Log::default();
+    let v = |m: &str| Violation {
+        service: "gitea".into(),
+        operation: "GET /version".into(),
+        direction: Direction::Request,
+        status: None,
+        pointer: String::new(),
+        message: m.into(),
+    };
+    log.record(vec![v("a")], std::time::Duration::ZERO);
+    assert_eq!(log.unread(), [v("a")], "recorded, nobody read it");
+    assert_eq!(log.violations(), [v("a")]);
+    assert!(log.unread().is_empty(), "read by violations()");
+    log.record(vec![v("b")], std::time::Duration::ZERO);
+    assert_eq!(log.unread(), [v("b")]);
+    assert_eq!(log.take(), [v("a"), v("b")]);
+    assert!(log.unread().is_empty() && log.violations().is_empty());
+}
+
+#[test]
+fn stored_row_deviations_parse() {
+    let list = parse_deviations("litellm | * | stored | - | * | reason").unwrap();
+    assert_eq!(list[0].direction, Direction::Stored);
+}
+
+#[test]
+fn error_answers_the_documents_leave_out_are_held_to_the_servers_shapes() {
+    let (Some(gitea), Some(coder), Some(authentik), Some(litellm)) = (
+        checker("gitea"),
+        checker("coder"),
+        checker("authentik"),
+        checker("litellm"),
+    ) else {
+        return;
+    };
+    let at = |vs: Vec<Violation>| -> Vec<String> {
+        let mut at: Vec<String> = vs.into_iter().map(|v| v.pointer).collect();
+        at.sort();
+        at
+    };
+    // Gitea: `notFound` declares no body, the server writes {message, url, errors}.
+    let path = "/api/v1/users/ann";
+    let good = json!({"message": "user does not exist", "url": "/api/swagger", "errors": []});
+    assert_eq!(
+        at(gitea.check_exchange("GET", path, None, 404, Some(&good))),
+        [""; 0]
+    );
+    let bad = json!({"msg": "gone"});
+    assert_eq!(
+        at(gitea.check_exchange("GET", path, None, 404, Some(&bad))),
+        ["/message", "/msg", "/url"],
+        "message and url missing, msg undeclared"
+    );
+    // Coder: an undeclared 403 is a codersdk.Response.
+    let path = "/api/v2/users/ann";
+    let good = json!({"message": "Forbidden.", "detail": "", "validations": []});
+    assert!(coder
+        .check_exchange("GET", path, None, 403, Some(&good))
+        .is_empty());
+    let bad = json!({"message": "Forbidden.", "validations": [{"field": "name"}]});
+    assert_eq!(
+        at(coder.check_exchange("GET", path, None, 403, Some(&bad))),
+        ["/validations/0/detail"]
+    );
+    // Authentik: an undeclared 404 is a GenericError.
+    let path = "/api/v3/core/users/7/";
+    assert!(authentik
+        .check_exchange(
+            "GET",
+            path,
+            None,
+            404,
+            Some(&json!({"detail": "Not found."}))
+        )
+        .is_empty());
+    assert_eq!(
+        at(authentik.check_exchange("GET", path, None, 404, Some(&json!({"error": "x"})))),
+        ["/detail", "/error"]
+    );
+    // LiteLLM: ProxyException or FastAPI's {"detail"}.
+    let proxy = json!({"error": {"message": "Key not found", "type": "not_found_error",
+                                  "param": "key", "code": "404"}});
+    assert!(litellm
+        .check_exchange("GET", "/key/info?key=sk-1", None, 404, Some(&proxy))
+        .is_empty());
+    assert_eq!(
+        at(litellm.check_exchange(
+            "GET",
+            "/key/info?key=sk-1",
+            None,
+            404,
+            Some(&json!({"message": "gone"}))
+        )),
+        [""]
+    );
+}

@@ -793,6 +793,14 @@ pub(super) async fn delete(State(lite): State<Arc<Lite>>, headers: HeaderMap, by
 pub(super) fn archive(db: &mut Db, tokens: &[String], now: Micros, by: Value) {
     for token in tokens {
         if let Some(mut row) = db.keys.remove(token) {
+            // A `LiteLLM_DeletedVerificationToken` row: the key's columns that table has
+            // (no `budget_limits`, no included relations) and its own `id`.
+            if let Some(obj) = row.as_object_mut() {
+                for gone in ["budget_limits", "litellm_budget_table", "object_permission"] {
+                    obj.remove(gone);
+                }
+            }
+            row["id"] = uuid::Uuid::new_v4().to_string().into();
             row["deleted_at"] = time::format(now).into();
             row["deleted_by"] = by.clone();
             db.deleted_keys.insert(token.clone(), row);

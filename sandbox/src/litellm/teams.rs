@@ -537,7 +537,8 @@ pub(super) async fn member_add(
             let user = db.users.entry(user_id.clone()).or_insert_with(|| {
                 json!({"user_id": user_id, "user_email": m["user_email"], "user_role": "internal_user",
                        "teams": [], "models": [], "metadata": {}, "spend": 0.0, "max_budget": null,
-                       "created_at": stamp, "updated_at": stamp})
+                       "allowed_cache_controls": [], "policies": [], "model_spend": {},
+                       "model_max_budget": {}, "created_at": stamp, "updated_at": stamp})
             });
             if let Some(t) = user["teams"].as_array_mut() {
                 if !t.iter().any(|x| *x == team_id) {
