@@ -700,6 +700,24 @@ fn cases() -> Vec<Case> {
             phase: Plan,
             expect: "ca_file",
         },
+        Case {
+            name: "CA PEM that is no certificate",
+            provider: r#"coder {
+    ca_pem = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+  }"#,
+            body: r#"data "webide_coder_organization" "o" {}"#,
+            phase: Validate,
+            expect: "ca_pem",
+        },
+        Case {
+            name: "CA PEM without a certificate block",
+            provider: r#"gitea {
+    ca_pem = "not PEM at all"
+  }"#,
+            body: r#"resource "webide_gitea_org" "o" { name = "o" }"#,
+            phase: Validate,
+            expect: "ca_pem",
+        },
     ]
 }
 

@@ -7,6 +7,7 @@
 resource "webide_coder_first_user" "admin" {
   provider = webide.engine
   url      = local.coder_url
+  ca_pem   = webide_tls_certificate.coder.cert_pem
   email    = var.coder_admin_email
   username = "admin"
   name     = "Platform Admin"

@@ -177,7 +177,7 @@ resource "webide_compose_service" "coder" {
   env = {
     SERVICE_NAME                                = "coder"
     CODER_HTTP_ADDRESS                          = "0.0.0.0:7080"
-    CODER_ACCESS_URL                            = "http://host.docker.internal:${local.port.coder + var.host_port_offset}"
+    CODER_ACCESS_URL                            = local.coder_access_url
     CODER_DISABLE_PATH_APPS                     = "false"
     CODER_OAUTH2_GITHUB_DEFAULT_PROVIDER_ENABLE = "false"
     CODER_OIDC_ISSUER_URL                       = "http://host.docker.internal:${local.port.authentik + var.host_port_offset}/application/o/${webide_authentik_application.sso["coder"].slug}/"
@@ -201,8 +201,9 @@ resource "webide_compose_service" "coder" {
   # Coder's image has a shell: the PEMs become the files CODER_TLS_*_FILE name (key mode 600),
   # the key leaves the environment, then the server starts. The stand-in (CI) runs as before.
   entrypoint = local.standin ? null : ["/bin/sh", "-c", "umask 077 && mkdir -p /tmp/coder-tls && printf '%s' \"$CODER_TLS_CERT_PEM\" > /tmp/coder-tls/tls.crt && printf '%s' \"$CODER_TLS_KEY_PEM\" > /tmp/coder-tls/tls.key && unset CODER_TLS_KEY_PEM && exec /opt/coder server"]
-  # The docker group of the host: the provisioner uses the mounted socket.
-  user       = local.standin ? null : "1000:${var.docker_group_id}"
+  # Coder runs as its own user; the docker group of the host is a supplementary group, so the
+  # provisioner may use the mounted socket.
+  group_add  = [tostring(var.docker_group_id)]
   depends_on = [webide_compose_exec.databases]
   # The seeds' Linux fix: host.docker.internal resolves inside the container.
   extra_hosts = ["host.docker.internal:host-gateway"]
@@ -282,14 +283,17 @@ resource "webide_compose_service" "litellm" {
   provider = webide.engine
   name     = "${var.name_prefix}-litellm"
   image    = local.image["litellm"]
-  command  = local.standin ? ["serve", "4000"] : ["--port", "4000"]
-  env = {
-    SERVICE_NAME = "litellm"
-  }
-  sensitive_env = {
+  command  = local.standin ? ["serve", "4000"] : null
+  # The config file of ai_gateway.tf, written by the entrypoint (the stand-in runs as before).
+  entrypoint = local.standin ? null : ["/bin/sh", "-c", "printf '%s' \"$LITELLM_CONFIG_JSON\" > /tmp/litellm-config.yaml && exec litellm --config /tmp/litellm-config.yaml --port 4000"]
+  env = merge({
+    SERVICE_NAME        = "litellm"
+    LITELLM_CONFIG_JSON = jsonencode(local.litellm_config)
+  }, local.langfuse_env)
+  sensitive_env = merge({
     LITELLM_MASTER_KEY = var.litellm_master_key
     DATABASE_URL       = local.db_url["litellm"]
-  }
+  }, local.langfuse_secret_env)
   depends_on = [webide_compose_exec.databases]
   network {
     name    = webide_compose_network.platform.name
@@ -298,6 +302,11 @@ resource "webide_compose_service" "litellm" {
   port {
     internal = 4000
     external = local.port.litellm + var.host_port_offset
+  }
+  # The seeds' AI Gateway port (ai_gateway.tf).
+  port {
+    internal = 4000
+    external = local.port_ai_gateway + var.host_port_offset
   }
   healthcheck {
     test     = local.standin ? local.standin_check["litellm"] : ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:4000/health/liveliness')"]

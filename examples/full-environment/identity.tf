@@ -30,10 +30,10 @@ locals {
       name = "Coder"
       # The seeds' redirect URI error: both the https :7443 and the http :7080 callbacks.
       redirect_uris = [
-        "https://host.docker.internal:7443/api/v2/users/oidc/callback",
-        "http://host.docker.internal:7080/api/v2/users/oidc/callback",
+        "${local.coder_access_url}/api/v2/users/oidc/callback",
+        "${local.coder_http_url}/api/v2/users/oidc/callback",
       ]
-      launch = "https://host.docker.internal:7443"
+      launch = local.coder_access_url
     }
     gitea = {
       name          = "Gitea"

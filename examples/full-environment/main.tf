@@ -50,12 +50,14 @@ provider "webide" {
 }
 
 # Coder's token is a session of its first user, made by webide_coder_first_user.admin
-# (coder.tf) in the same apply: this instance is configured once that exists.
+# (coder.tf) in the same apply: this instance is configured once that exists. It talks HTTPS
+# to :7443 and trusts exactly the certificate Coder serves (workspace.tf), by its PEM.
 provider "webide" {
   alias = "coder"
   coder {
-    url   = local.coder_url
-    token = webide_coder_first_user.admin.session_token
+    url    = local.coder_url
+    token  = webide_coder_first_user.admin.session_token
+    ca_pem = webide_tls_certificate.coder.cert_pem
   }
 }
 
@@ -65,7 +67,11 @@ provider "webide" {
 }
 
 locals {
-  coder_url = coalesce(var.coder_url, "http://localhost:${webide_compose_service.coder.port[0].external}")
+  coder_url = coalesce(var.coder_url, "https://localhost:${webide_compose_service.coder.port[1].external}")
+  # What people, workspaces and Authentik's callbacks use: HTTPS on :7443 (the seeds' access
+  # URL), and the plain :7080 the seeds keep as a second callback.
+  coder_access_url = "https://host.docker.internal:${local.port.coder_tls + var.host_port_offset}"
+  coder_http_url   = "http://host.docker.internal:${local.port.coder + var.host_port_offset}"
   # The seeds' people and their platform role (see examples/modules/platform-user).
   users = {
     appmanager  = { name = "App Manager", role = "app_manager" }

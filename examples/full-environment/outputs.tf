@@ -22,11 +22,12 @@ output "git_clone_url" {
 output "urls" {
   description = "Where each service answers on this host."
   value = {
-    coder     = "http://host.docker.internal:${local.port.coder + var.host_port_offset}"
-    gitea     = "http://localhost:${local.port.gitea + var.host_port_offset}"
-    authentik = "http://localhost:${local.port.authentik + var.host_port_offset}"
-    minio     = "http://localhost:${local.port.minio_console + var.host_port_offset}"
-    litellm   = "http://localhost:${local.port.litellm + var.host_port_offset}"
-    mailpit   = "http://localhost:${local.port.mailpit + var.host_port_offset}"
+    coder      = local.coder_access_url
+    ai_gateway = "http://localhost:${local.port_ai_gateway + var.host_port_offset}"
+    gitea      = "http://localhost:${local.port.gitea + var.host_port_offset}"
+    authentik  = "http://localhost:${local.port.authentik + var.host_port_offset}"
+    minio      = "http://localhost:${local.port.minio_console + var.host_port_offset}"
+    litellm    = "http://localhost:${local.port.litellm + var.host_port_offset}"
+    mailpit    = "http://localhost:${local.port.mailpit + var.host_port_offset}"
   }
 }

@@ -61,7 +61,7 @@ variable "gitea_url" {
 }
 
 variable "coder_url" {
-  description = "Coder base URL (the seeds' CODER_ACCESS_URL); empty: the coder container."
+  description = "Coder base URL the provider uses; empty: the coder container's HTTPS port (https://localhost:7443), trusted through the certificate made in workspace.tf (`ca_pem`), which also serves an https URL given here."
   type        = string
   default     = ""
 }

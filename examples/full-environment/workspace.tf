@@ -34,13 +34,14 @@ resource "webide_litellm_key" "provisioner" {
 }
 
 # Coder over HTTPS on :7443 (extension webviews and the OAuth cookie need a secure origin): a
-# certificate made here, whose names cover the URLs people and the provider use.
+# certificate made here, whose names must cover the access URL (CODER_ACCESS_URL) and the URL
+# the provider uses: `terraform validate` fails naming covers_urls when one is not covered.
 resource "webide_tls_certificate" "coder" {
   provider     = webide.engine
   common_name  = "coder"
   dns_names    = ["localhost", "host.docker.internal", "coder-server"]
   ip_addresses = ["127.0.0.1"]
-  covers_urls  = ["https://localhost:${local.port.coder_tls + var.host_port_offset}", "https://host.docker.internal:${local.port.coder_tls + var.host_port_offset}"]
+  covers_urls  = [local.coder_access_url, "https://localhost:${local.port.coder_tls + var.host_port_offset}"]
 }
 
 variable "docker_socket" {
@@ -50,7 +51,7 @@ variable "docker_socket" {
 }
 
 variable "docker_group_id" {
-  description = "Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`): Coder runs with it as its group to use the socket."
+  description = "Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`): Coder's container gets it as a supplementary group (group_add) to use the socket."
   type        = number
   default     = 999
 }

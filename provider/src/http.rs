@@ -16,7 +16,9 @@ use serde_json::Value as Json;
 use crate::framework::StopToken;
 use crate::protocol::tls::crypto_provider;
 
-pub use webide_tfplugin::service::TlsOptions;
+pub use webide_tfplugin::service::{
+    ca_certificates, ca_pem_attribute, PemCertificates, TlsOptions,
+};
 
 /// How long and how often to retry.
 #[derive(Clone, Debug)]
@@ -627,6 +629,11 @@ fn transport_message(e: &reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    if is_certificate_error(e) {
+        msg.push_str(
+            " (the server's TLS certificate is not trusted: set `ca_pem` or `ca_file` to the CA that issued it, or its own PEM when self-signed)",
+        );
+    }
     msg
 }
 
@@ -662,7 +669,7 @@ pub fn check_base_url(url: &str) -> anyhow::Result<()> {
     crate::framework::validators::check_http_url(url).map_err(|e| anyhow!(e))
 }
 
-/// rustls client config: system roots + the CA file, or no verification when insecure.
+/// rustls client config: system roots + the CA file and PEM, or no verification when insecure.
 /// The CA file is read here (its errors belong to configuration); the system roots only when
 /// a server certificate is first verified (see [`LazyRoots`]).
 pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
@@ -678,19 +685,10 @@ pub fn client_tls(opts: &TlsOptions) -> anyhow::Result<rustls::ClientConfig> {
         let mut extra = Vec::new();
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path).with_context(|| format!("reading ca_file {path}"))?;
-            let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("parsing ca_file {path}"))?;
-            if certs.is_empty() {
-                return Err(anyhow!("ca_file {path} holds no PEM certificate"));
-            }
-            let mut check = rustls::RootCertStore::empty();
-            for c in &certs {
-                check
-                    .add(c.clone())
-                    .with_context(|| format!("adding a certificate of {path}"))?;
-            }
-            extra = certs;
+            extra.extend(ca_certificates(&pem, &format!("ca_file {path}"))?);
+        }
+        if let Some(pem) = &opts.ca_pem {
+            extra.extend(ca_certificates(pem.as_bytes(), "ca_pem")?);
         }
         builder
             .dangerous()

@@ -86,6 +86,9 @@ pub struct SandboxConfig {
     /// Serve HTTPS with a fresh self-signed certificate for `localhost` and
     /// 127.0.0.1 (its PEM is [`RunningSandbox::ca_pem`]).
     pub tls: bool,
+    /// Serve only the Coder simulator over HTTPS (the seeds' Coder on :7443; the others stay
+    /// plain HTTP), with the certificate of `tls`.
+    pub coder_tls: bool,
     /// Check every request and answer against the upstream API documents (see [`contract`];
     /// on by default). Without the documents the checks are skipped with a message, and
     /// [`start`] fails under `CI`. CLI `--no-contract-checks`; env
@@ -109,6 +112,7 @@ impl Default for SandboxConfig {
             state_dir: None,
             faults: Default::default(),
             tls: false,
+            coder_tls: false,
             // WEBIDE_SANDBOX_CONTRACT_CHECKS=0 turns them off (to measure their cost).
             contract_checks: std::env::var("WEBIDE_SANDBOX_CONTRACT_CHECKS")
                 .map_or(true, |v| !matches!(v.trim(), "0" | "false")),
@@ -128,8 +132,10 @@ pub struct RunningSandbox {
     pub coder_url: String,
     /// The configuration it runs with (credentials).
     pub config: SandboxConfig,
-    /// With `tls`: the PEM of the self-signed certificate (trust it as a CA).
+    /// With `tls` or `coder_tls`: the PEM of the self-signed certificate (trust it as a CA).
     pub ca_pem: Option<String>,
+    /// With `tls` or `coder_tls`: replaces the certificate the simulators serve.
+    pub tls_identity: Option<tls::Identity>,
     litellm_store: litellm::Store,
     authentik_store: authentik::Store,
     gitea_store: gitea::Store,
@@ -292,9 +298,13 @@ impl Listen<'_> {
             .await
             .with_context(|| format!("binding {host}:{port} for {service}"))?;
         let addr = listener.local_addr()?;
+        let tls = self
+            .tls
+            .clone()
+            .filter(|_| self.config.tls || service == coder::SERVICE);
         self.tasks
-            .push(tokio::spawn(server::serve(listener, app, self.tls.clone())));
-        Ok(match self.tls {
+            .push(tokio::spawn(server::serve(listener, app, tls.clone())));
+        Ok(match tls {
             // The certificate names localhost; a loopback bind is reachable by that name.
             Some(_) if addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
             Some(_) => format!("https://{addr}"),
@@ -318,11 +328,11 @@ pub async fn start(
     let authentik_store = authentik::Store::open(dir, authentik::STATE_FILE)?;
     let gitea_store = gitea::Store::open(dir, gitea::STATE_FILE)?;
     let coder_store = coder::Store::open(dir, coder::STATE_FILE)?;
-    let (tls, ca_pem) = if config.tls {
-        let (acceptor, pem) = tls::self_signed_acceptor()?;
-        (Some(acceptor), Some(pem))
+    let (tls, ca_pem, tls_identity) = if config.tls || config.coder_tls {
+        let (acceptor, pem, identity) = tls::self_signed_acceptor()?;
+        (Some(acceptor), Some(pem), Some(identity))
     } else {
-        (None, None)
+        (None, None, None)
     };
     let contract = if config.contract_checks {
         contract_documents()
@@ -383,6 +393,7 @@ pub async fn start(
         coder_url,
         config,
         ca_pem,
+        tls_identity,
         litellm_store,
         authentik_store,
         gitea_store,
@@ -431,6 +442,7 @@ const CLI_USAGE: &str = "usage: webide-sandbox [--host H] [--PORT-FLAG P]... [--
   --no-contract-checks do not check exchanges against the upstream API documents
   --tls                serve HTTPS with a self-signed certificate; its PEM is written
                        to sandbox-ca.pem in the state dir (or the current directory)
+  --coder-tls          the same for the Coder simulator only (the seeds' :7443)
 environment: LITELLM_MASTER_KEY (default sk-webide-master),
              WEBIDE_SANDBOX_CODER_PREMIUM=1 (same as --coder-premium),
              WEBIDE_SANDBOX_CODER_FRESH=1 (same as --coder-fresh),
@@ -480,6 +492,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
             "host" => host = value()?,
             "any-ports" => any = true,
             "tls" => config.tls = true,
+            "coder-tls" => config.coder_tls = true,
             "no-contract-checks" => config.contract_checks = false,
             "coder-premium" => config.coder_premium = true,
             "coder-fresh" => config.coder_fresh = true,

@@ -1,4 +1,4 @@
-//! One service's connection block: `url`, a secret, `ca_file` and `insecure`,
+//! One service's connection block: `url`, a secret, `ca_file`, `ca_pem` and `insecure`,
 //! each also taken from the environment, resolved into a client [`Slot`].
 
 use crate::framework::validators::HttpUrl;
@@ -7,12 +7,105 @@ use crate::protocol::schema::{Attribute, Block};
 use crate::protocol::value::Value;
 
 /// TLS settings of one service block.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TlsOptions {
     /// PEM file with extra trusted CA certificates (e.g. a self-signed :7443 cert).
     pub ca_file: Option<String>,
+    /// Extra trusted CA certificates as PEM text (e.g. `webide_tls_certificate.x.cert_pem`).
+    pub ca_pem: Option<String>,
     /// Skip certificate verification entirely (explicit opt-in).
     pub insecure: bool,
+}
+
+/// The PEM text stays out of debug output (only its length is shown).
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_file", &self.ca_file)
+            .field(
+                "ca_pem",
+                &self.ca_pem.as_ref().map(|p| format!("<{} bytes>", p.len())),
+            )
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+impl TlsOptions {
+    /// The settings of a service block (`ca_file`, `ca_pem`, `insecure`); with `env`, an unset
+    /// `ca_file` / `ca_pem` comes from `WEBIDE_CA_FILE` / `WEBIDE_CA_PEM`.
+    pub fn from_block(block: &Value, env: bool) -> TlsOptions {
+        let val = |attr: &str, var: &str| {
+            block
+                .get(attr)
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| env.then(|| env_first(&[var])).flatten())
+        };
+        TlsOptions {
+            ca_file: val("ca_file", "WEBIDE_CA_FILE"),
+            ca_pem: val("ca_pem", "WEBIDE_CA_PEM"),
+            insecure: block.get("insecure").as_bool().unwrap_or(false),
+        }
+    }
+}
+
+/// The `ca_pem` attribute every service block (and `webide_coder_first_user`) has.
+pub fn ca_pem_attribute(env: bool) -> Attribute {
+    Attribute::string("ca_pem")
+        .optional()
+        .describe(&format!(
+            "PEM text of extra CA certificates to trust, e.g. `webide_tls_certificate.coder.cert_pem` (a self-signed certificate is its own CA); with `ca_file`, both are trusted. Checked at validate.{}",
+            if env { " Env: `WEBIDE_CA_PEM`." } else { "" }
+        ))
+        .validate(PemCertificates)
+}
+
+/// Validator: the value is PEM text with at least one certificate usable as a trust anchor.
+pub struct PemCertificates;
+
+impl crate::protocol::schema::Validator for PemCertificates {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(pem) = value.as_str() else { return };
+        if let Err(e) = ca_certificates(pem.as_bytes(), "ca_pem") {
+            diags.push_attr_error(
+                path.clone(),
+                format!("Invalid value for {path}"),
+                format!("{e:#}"),
+            );
+        }
+    }
+    fn description(&self) -> String {
+        "PEM text with at least one CA certificate".into()
+    }
+}
+
+/// The certificates of PEM text (`what` names its origin in errors, never its content), each
+/// checked to be usable as a trust anchor.
+pub fn ca_certificates(
+    pem: &[u8],
+    what: &str,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use anyhow::{anyhow, Context};
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut &pem[..])
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{what} is not valid PEM"))?;
+    if certs.is_empty() {
+        return Err(anyhow!(
+            "{what} holds no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)"
+        ));
+    }
+    let mut check = rustls::RootCertStore::empty();
+    for (i, c) in certs.iter().enumerate() {
+        check.add(c.clone()).map_err(|e| {
+            anyhow!(
+                "certificate {} of {what} is not a usable CA certificate: {e}",
+                i + 1
+            )
+        })?;
+    }
+    Ok(certs)
 }
 
 /// A service client as configuration left it.
@@ -97,7 +190,7 @@ pub fn connect<T>(
 }
 
 impl ServiceSpec {
-    /// The block: `url`, the secret, `ca_file`, `insecure`.
+    /// The block: `url`, the secret, `ca_file`, `ca_pem`, `insecure`.
     pub fn block(&self, secret_description: &str) -> Block {
         let mut block = Block::new(&format!("Connection to {}.", self.block));
         if let Some((name, description)) = self.secret_alias {
@@ -124,6 +217,7 @@ impl ServiceSpec {
             .attr(Attribute::string("ca_file").optional().describe(
                 "PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`.",
             ))
+            .attr(ca_pem_attribute(true))
             .attr(
                 Attribute::bool("insecure")
                     .optional()
@@ -154,11 +248,17 @@ impl ServiceSpec {
         } else {
             alias
         };
-        let (url, ca, insecure) = (attr("url"), attr("ca_file"), attr("insecure"));
+        let url = attr("url");
         if b.is_unknown()
-            || [&url, &secret, &ca, &insecure]
-                .iter()
-                .any(|v| v.is_unknown())
+            || [
+                &url,
+                &secret,
+                &attr("ca_file"),
+                &attr("ca_pem"),
+                &attr("insecure"),
+            ]
+            .iter()
+            .any(|v| v.is_unknown())
         {
             return Slot::Pending;
         }
@@ -189,13 +289,7 @@ impl ServiceSpec {
         Slot::Ready(ServiceConfig {
             url,
             secret,
-            tls: TlsOptions {
-                ca_file: ca
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
-                insecure: insecure.as_bool().unwrap_or(false),
-            },
+            tls: TlsOptions::from_block(&b, true),
         })
     }
 }

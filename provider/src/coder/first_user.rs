@@ -37,10 +37,7 @@ fn client(state: &Value, token: Option<&str>, stop: StopToken) -> Result<ApiClie
     let auth: Vec<(&str, String)> = token
         .map(|t| vec![("Coder-Session-Token", t.to_string())])
         .unwrap_or_default();
-    let tls = TlsOptions {
-        ca_file: state.get("ca_file").as_str().map(str::to_string),
-        insecure: state.get("insecure").as_bool().unwrap_or(false),
-    };
+    let tls = TlsOptions::from_block(state, false);
     ApiClient::new("coder", url, &auth, &tls, stop).map_err(|e| {
         Diagnostics::attr_error(
             AttrPath::root("url"),
@@ -115,6 +112,7 @@ impl Resource<Clients> for FirstUserResource {
         let block = Block::new("Coder's first user (its owner), created through `POST /api/v2/users/first` on a fresh Coder, and a session token for it (`POST /api/v2/users/login`) that another provider instance's `coder { token = ... }` can use in the same apply: no hand step, no pre-existing token. When Coder already has its first user, it logs in with `email` / `password` instead and fails on `password` if Coder refuses them. It needs no `coder` block (it has its own `url`), so it can live on any provider instance. `username`, `name` and `trial` are used only when creating; a later change of them, `email` or `password` changes nothing in Coder, it logs in again with them. Destroy only forgets it: Coder cannot delete its last owner. `password` and `session_token` are sensitive and kept in state: protect the state. Not importable (declare it; it adopts an existing first user by logging in).")
             .attr(Attribute::string("url").required().requires_replace().validate(HttpUrl).describe("Coder base URL (the access URL)."))
             .attr(Attribute::string("ca_file").optional().describe("PEM file of extra CA certificates to trust (Coder with a self-signed certificate)."))
+            .attr(crate::http::ca_pem_attribute(false))
             .attr(Attribute::bool("insecure").optional().describe("Skip TLS certificate verification. Only for throw-away test setups."))
             .attr(Attribute::string("email").required().validate(Email).describe("E-mail address: the login name."))
             .attr(Attribute::string("username").required().validate(super::names::CoderName { group: false }).describe("Username (used when creating)."))

@@ -133,6 +133,7 @@ fn container_config(plan: &Value, rtype: &str) -> Config<String> {
             port_bindings: Some(bindings),
             mounts: Some(mounts),
             extra_hosts: strings(plan.get("extra_hosts")),
+            group_add: strings(plan.get("group_add")),
             restart_policy: Some(RestartPolicy {
                 name: Some(restart),
                 maximum_retry_count: None,
@@ -226,6 +227,7 @@ struct Observed {
     ports: Vec<Value>,
     mounts: Vec<Value>,
     extra_hosts: Vec<String>,
+    group_add: Vec<String>,
     restart: String,
 }
 
@@ -356,6 +358,7 @@ impl Observed {
             ports,
             mounts,
             extra_hosts: hc.extra_hosts.unwrap_or_default(),
+            group_add: hc.group_add.unwrap_or_default(),
             restart,
         }
     }
@@ -547,6 +550,9 @@ fn state_from(
     if base.get("extra_hosts").string_elements() != seen.extra_hosts {
         s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
     }
+    if base.get("group_add").string_elements() != seen.group_add {
+        s.set("group_add", Value::string_list(seen.group_add.clone()));
+    }
     if base.get("restart").as_str().unwrap_or("unless-stopped") != seen.restart {
         s.set("restart", Value::string(&seen.restart));
     }
@@ -661,7 +667,7 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
 
     fn schema(&self) -> Schema {
         let empty_map = || Value::Map(Default::default());
-        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
+        let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts`, `group_add` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Container id."))
             .attr(Attribute::string("name").requires_replace().required().validate(NonEmpty).describe("Container name. Import id."))
             .attr(Attribute::string("image").requires_replace().required().validate(NonEmpty).describe("Image reference or id (e.g. `webide_compose_image.x.image_id`)."))
@@ -676,6 +682,7 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
             .attr(Attribute::string("working_dir").requires_replace().optional().describe("Working directory."))
             .attr(Attribute::string("restart").requires_replace().default("unless-stopped").validate(OneOf(&["no", "always", "unless-stopped", "on-failure"])).describe("Restart policy."))
             .attr(Attribute::string_list("extra_hosts").requires_replace().default(Value::List(vec![])).describe("Extra /etc/hosts entries, e.g. `host.docker.internal:host-gateway` (the seeds' Linux fix)."))
+            .attr(Attribute::string_list("group_add").requires_replace().default(Value::List(vec![])).describe("Supplementary groups (names or numeric ids) the container's processes get besides the user's own, e.g. the group owning a mounted Docker socket (`stat -c %g /var/run/docker.sock`) so Coder's provisioner can start workspaces. Read back: a difference is drift; a change replaces the container."))
             .attr(Attribute::bool("running").default(true).describe("Keep the container running; a container stopped by hand shows in plan and is started again in place."))
             .attr(Attribute::bool("wait_healthy").default(true).describe("With a health check: apply waits until the container is healthy."))
             .attr(Attribute::string("healthy_timeout").default("120s").validate(DurationV).describe("How long to wait for healthy; the error carries the last log lines."))
@@ -1009,6 +1016,7 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
         );
         s.set("restart", Value::string(&seen.restart));
         s.set("extra_hosts", Value::string_list(seen.extra_hosts.clone()));
+        s.set("group_add", Value::string_list(seen.group_add.clone()));
         s.set("wait_healthy", Value::Bool(true));
         s.set("healthy_timeout", Value::string("120s"));
         // Nested blocks, with unset optional values left null as a configuration would.
@@ -1120,6 +1128,7 @@ mod tests {
         s.set("labels", Value::string_map(Vec::<(String, String)>::new()));
         s.set("restart", Value::string("unless-stopped"));
         s.set("extra_hosts", Value::string_list(["h:host-gateway"]));
+        s.set("group_add", Value::string_list(["999"]));
         s.set(
             "network",
             Value::List(vec![obj(vec![
@@ -1257,6 +1266,10 @@ mod tests {
         let mut c = inspect();
         c.host_config.as_mut().unwrap().extra_hosts = None;
         assert_eq!(drift(&c), vec!["extra_hosts"]);
+
+        let mut c = inspect();
+        c.host_config.as_mut().unwrap().group_add = Some(vec!["998".into()]);
+        assert_eq!(drift(&c), vec!["group_add"]);
 
         let mut c = inspect();
         c.host_config.as_mut().unwrap().restart_policy = Some(RestartPolicy {

@@ -41,6 +41,7 @@ pub fn block() -> Block {
         .attr(Attribute::string("username").optional().describe("Site administrator for basic auth, when no token is given. Env: `GITEA_USERNAME`."))
         .attr(Attribute::string("password").optional().sensitive().describe("Password for basic auth. Env: `GITEA_PASSWORD`."))
         .attr(Attribute::string("ca_file").optional().describe("PEM file of extra CA certificates to trust (e.g. for a self-signed certificate). Env: `WEBIDE_CA_FILE`."))
+        .attr(crate::http::ca_pem_attribute(true))
         .attr(Attribute::bool("insecure").optional().describe("Skip TLS certificate verification. Only for throw-away test setups."))
 }
 
@@ -54,7 +55,7 @@ fn env_first(names: &[&str]) -> Option<String> {
 pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> Slot<Client> {
     let b = config.get("gitea");
     let names = [
-        "url", "token", "username", "password", "ca_file", "insecure",
+        "url", "token", "username", "password", "ca_file", "ca_pem", "insecure",
     ];
     if b.is_unknown() || names.iter().any(|n| b.get(n).is_unknown()) {
         return Slot::Pending;
@@ -92,14 +93,7 @@ pub fn configure(config: &Value, stop: &StopToken, diags: &mut Diagnostics) -> S
         );
         return Slot::Missing(format!("invalid gitea url: {url}"));
     }
-    let tls = TlsOptions {
-        ca_file: b
-            .get("ca_file")
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| env_first(&["WEBIDE_CA_FILE"])),
-        insecure: b.get("insecure").as_bool().unwrap_or(false),
-    };
+    let tls = TlsOptions::from_block(&b, true);
     match ApiClient::new(
         "gitea",
         &url,

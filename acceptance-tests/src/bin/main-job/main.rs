@@ -96,7 +96,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// An offset for the example's published ports (7080, 3000, 9000, 9001, 9002, 4000, 8025)
 /// at which all of them are free, so the job can run beside another copy.
 fn free_port_offset() -> u16 {
-    const PORTS: [u16; 8] = [7080, 7443, 3000, 9000, 9001, 9002, 4000, 8025];
+    const PORTS: [u16; 9] = [7080, 7443, 3000, 9000, 9001, 9002, 4000, 8025, 8090];
     let free = |p: u16| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok();
     let start = 20000 + (std::process::id() % 40) as u16 * 700;
     (0..40u16)
@@ -144,7 +144,7 @@ async fn main() -> Result<()> {
     let mut p = Progress {
         started: Instant::now(),
         step: 0,
-        total: 14,
+        total: 15,
     };
     std::fs::create_dir_all(&o.out)?;
 
@@ -153,9 +153,11 @@ async fn main() -> Result<()> {
     println!("  {} ({:?})", h.cli().version_line, h.cli().source);
 
     p.step("embedded sandbox (Authentik, Gitea, Coder, LiteLLM simulators)");
-    // Coder without users: the apply makes its first user (POST /api/v2/users/first).
+    // Coder without users: the apply makes its first user (POST /api/v2/users/first). Coder
+    // alone serves HTTPS (the seeds' :7443), with the certificate the apply makes (below).
     let config = SandboxConfig {
         coder_fresh: true,
+        coder_tls: true,
         ..Default::default()
     };
     let sb = webide_sandbox::start(config, "127.0.0.1", Ports::default()).await?;
@@ -224,9 +226,10 @@ async fn main() -> Result<()> {
         "  provider mirror for Coder's provisioner: {} (terraform init resolves webide/webide)",
         tf_dir.display()
     );
+    let tfvars_value = tfvars(&sb, &imgs, &prefix, &tf_dir);
     std::fs::write(
         env_dir.join("terraform.tfvars.json"),
-        serde_json::to_string_pretty(&tfvars(&sb, &imgs, &prefix, &tf_dir))?,
+        serde_json::to_string_pretty(&tfvars_value)?,
     )?;
     wd.chdir("full-environment")?;
     let log = o.out.join("terraform.log");
@@ -235,6 +238,26 @@ async fn main() -> Result<()> {
 
     p.step("terraform init + apply");
     wd.init().await?;
+    // Coder's certificate first: the Coder simulator then serves it, as the Coder container
+    // does from CODER_TLS_*, and the coder provider instance verifies it through ca_pem.
+    wd.apply_with(&["-target=webide_tls_certificate.coder"])
+        .await
+        .context("the Coder certificate (-target)")?;
+    let cert = wd.state_resource("webide_tls_certificate.coder").await?;
+    let pem = |k: &str| {
+        cert.get(k)
+            .and_then(Value::as_str)
+            .with_context(|| format!("{k} of webide_tls_certificate.coder"))
+    };
+    sb.tls_identity
+        .as_ref()
+        .context("the Coder simulator serves TLS")?
+        .replace(pem("cert_pem")?, pem("private_key_pem")?)?;
+    println!(
+        "  Coder serves webide_tls_certificate.coder ({}) at {}",
+        pem("fingerprint_sha256")?,
+        sb.coder_url
+    );
     let t = Instant::now();
     let out = wd.apply().await?;
     let summary = out
@@ -276,6 +299,12 @@ async fn main() -> Result<()> {
         println!("  {line}");
     }
 
+    p.step("AI gateway: rendered LiteLLM config, :8090 /health");
+    let offset = tfvars_value["host_port_offset"].as_u64().unwrap_or(0);
+    for line in support::check_ai_gateway(&state, offset, docker.is_ok()).await? {
+        println!("  {line}");
+    }
+
     p.step("workspace provisioning key (not the master key), tried on LiteLLM");
     for line in support::check_provisioning_key(&sb, &state).await? {
         println!("  {line}");
@@ -289,7 +318,7 @@ async fn main() -> Result<()> {
     println!("  no changes");
 
     p.step("scripted drift, made outside Terraform");
-    let mut drift = Drift::new(&sb, &state);
+    let mut drift = Drift::new(&sb, &state)?;
     let made = drift.make().await?;
     for m in &made {
         println!("  - {m}");

@@ -344,13 +344,19 @@ fn find_by(state: &Value, rtype: &str, attr: &str, value: &str) -> Option<String
 }
 
 impl<'a> Drift<'a> {
-    pub fn new(sb: &'a RunningSandbox, state: &Value) -> Drift<'a> {
-        Drift {
+    /// Its HTTP client trusts Coder's certificate (`webide_tls_certificate.coder`).
+    pub fn new(sb: &'a RunningSandbox, state: &Value) -> Result<Drift<'a>> {
+        let cert = values(state, "webide_tls_certificate.coder")
+            .and_then(|v| v["cert_pem"].as_str())
+            .context("webide_tls_certificate.coder in state")?;
+        Ok(Drift {
             sb,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .add_root_certificate(reqwest::Certificate::from_pem(cert.as_bytes())?)
+                .build()?,
             changes: Vec::new(),
             state: state.clone(),
-        }
+        })
     }
 
     async fn call(
@@ -902,5 +908,64 @@ pub fn check_workspace_inputs(state: &Value, template_dir: &Path) -> Result<Vec<
         required.len(),
         declared.len()
     ));
+    Ok(lines)
+}
+
+/// The AI gateway: LiteLLM's rendered configuration (from state) closes the personal-key
+/// loophole and keeps secrets as `os.environ/` references, Langfuse is off by default, and the
+/// container answers `/health` on the seeds' :8090 (published by Docker; the stand-in answers).
+pub async fn check_ai_gateway(
+    state: &Value,
+    port_offset: u64,
+    docker: bool,
+) -> Result<Vec<String>> {
+    let v =
+        values(state, "webide_compose_service.litellm").context("litellm container in state")?;
+    let text = v["env"]["LITELLM_CONFIG_JSON"]
+        .as_str()
+        .context("LITELLM_CONFIG_JSON in the litellm container's env")?;
+    let config: Value = serde_json::from_str(text).context("the rendered LiteLLM config")?;
+    let roles = &config["litellm_settings"]["key_generation_settings"]["personal_key_generation"]
+        ["allowed_user_roles"];
+    ensure!(
+        roles == &json!(["proxy_admin"]),
+        "personal keys for proxy admins only: {config}"
+    );
+    ensure!(
+        config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY",
+        "the master key stays in the environment: {config}"
+    );
+    ensure!(
+        config["litellm_settings"].get("success_callback").is_none()
+            && find_resource(state, "webide_compose_service.langfuse[0]").is_none(),
+        "Langfuse is off by default"
+    );
+    let mut lines = vec![format!(
+        "LiteLLM config: personal_key_generation.allowed_user_roles={roles}, secrets as os.environ/ references, no Langfuse callback (langfuse_enabled=false)"
+    )];
+    let ports: Vec<u64> = v["port"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["external"].as_u64()).collect())
+        .unwrap_or_default();
+    let gateway = 8090 + port_offset;
+    ensure!(
+        ports.contains(&gateway),
+        "the AI gateway port {gateway} is published: {ports:?}"
+    );
+    if docker {
+        let res = reqwest::get(format!("http://localhost:{gateway}/health"))
+            .await
+            .with_context(|| format!("GET http://localhost:{gateway}/health"))?;
+        ensure!(
+            res.status().is_success(),
+            "AI gateway /health: {}",
+            res.status()
+        );
+        lines.push(format!(
+            "AI gateway: http://localhost:{gateway}/health -> {} (the litellm container, also :{})",
+            res.status().as_u16(),
+            4000 + port_offset
+        ));
+    }
     Ok(lines)
 }
