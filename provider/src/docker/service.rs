@@ -16,7 +16,7 @@ use bollard::models::{
 use bollard::network::ConnectNetworkOptions;
 use futures_util::StreamExt;
 
-use super::{engine_error, is_not_found, labels, replace_on_change, Client};
+use super::{engine_error, is_not_found, labels, Client};
 use crate::framework::validators::{parse_duration, Duration as DurationV, NonEmpty, OneOf, Range};
 use crate::framework::{ApplyError, ApplyResult, PlanContext, Resource};
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
@@ -25,27 +25,6 @@ use crate::protocol::value::Value;
 use webide_tfplugin::service::ClientOf;
 
 pub struct ServiceResource;
-
-/// Attributes whose change replaces the container.
-const CONFIG: &[&str] = &[
-    "name",
-    "image",
-    "command",
-    "entrypoint",
-    "env",
-    "sensitive_env",
-    "sensitive_env_wo_version",
-    "labels",
-    "user",
-    "working_dir",
-    "restart",
-    "extra_hosts",
-    "group_add",
-    "network",
-    "port",
-    "mount",
-    "healthcheck",
-];
 
 fn secs(v: &Value, default: &str) -> i64 {
     parse_duration(v.as_str().unwrap_or(default)).unwrap_or(0) as i64
@@ -647,6 +626,7 @@ fn port_block() -> Block {
     Block::new("A published port.")
         .attr(
             Attribute::number("internal")
+                .requires_replace()
                 .required()
                 .validate(Range {
                     min: 1.0,
@@ -656,6 +636,7 @@ fn port_block() -> Block {
         )
         .attr(
             Attribute::number("external")
+                .requires_replace()
                 .optional()
                 .validate(Range {
                     min: 1.0,
@@ -665,12 +646,14 @@ fn port_block() -> Block {
         )
         .attr(
             Attribute::string("protocol")
+                .requires_replace()
                 .optional()
                 .validate(OneOf(&["tcp", "udp"]))
                 .describe("`tcp` (default) or `udp`."),
         )
         .attr(
             Attribute::string("host_ip")
+                .requires_replace()
                 .optional()
                 .describe("Host address to bind (default `0.0.0.0`)."),
         )
@@ -686,20 +669,20 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
         let empty_map = || Value::Map(Default::default());
         let block = Block::new("One container of a compose-like service. Any configuration change replaces the container (so env changes always apply); with a health check and `wait_healthy`, apply returns only once it is healthy, so services that reference it start after it. `plan` shows a container stopped or removed by hand, and one whose image, command, entrypoint, environment (keys added by hand appear under `sensitive_env`), networks (joined or left with `docker network connect`/`disconnect`), published ports, mounts, `extra_hosts`, `group_add` or restart policy differ. Not detectable (only set at create): `labels`, `user`, `working_dir`, `healthcheck` settings, network `aliases`, and `port` blocks without `external` (exposed, not published). Import id: the container name; env keys of a container webide did not create are imported into `sensitive_env`.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().describe("Container id."))
-            .attr(Attribute::string("name").required().validate(NonEmpty).describe("Container name. Import id."))
-            .attr(Attribute::string("image").required().validate(NonEmpty).describe("Image reference or id (e.g. `webide_compose_image.x.image_id`)."))
-            .attr(Attribute::string_list("command").optional().describe("Command (arguments to the entrypoint)."))
-            .attr(Attribute::string_list("entrypoint").optional().describe("Entrypoint."))
-            .attr(Attribute::string_map("env").default(empty_map()).describe("Environment."))
-            .attr(Attribute::string_map("sensitive_env").optional().sensitive().describe("Environment with secret values: hidden in plans, but kept in state (marked sensitive). On Terraform >= 1.11 use `sensitive_env_wo` instead, which never reaches plan or state; on older Terraform use this."))
+            .attr(Attribute::string("name").requires_replace().required().validate(NonEmpty).describe("Container name. Import id."))
+            .attr(Attribute::string("image").requires_replace().required().validate(NonEmpty).describe("Image reference or id (e.g. `webide_compose_image.x.image_id`)."))
+            .attr(Attribute::string_list("command").requires_replace().optional().describe("Command (arguments to the entrypoint)."))
+            .attr(Attribute::string_list("entrypoint").requires_replace().optional().describe("Entrypoint."))
+            .attr(Attribute::string_map("env").requires_replace().default(empty_map()).describe("Environment."))
+            .attr(Attribute::string_map("sensitive_env").requires_replace().optional().sensitive().describe("Environment with secret values: hidden in plans, but kept in state (marked sensitive). On Terraform >= 1.11 use `sensitive_env_wo` instead, which never reaches plan or state; on older Terraform use this."))
             .attr(Attribute::string_map("sensitive_env_wo").optional().sensitive().write_only().describe("Write-only environment with secret values (Terraform >= 1.11): set when the container is created, never stored in plan or state. Preferred over `sensitive_env` on Terraform >= 1.11 (older Terraform refuses it at validate: use `sensitive_env`); a key may not be in both. Its values are not compared, so changing them needs a new `sensitive_env_wo_version`; its keys (names only) are kept in a container label and never read back as drift."))
-            .attr(Attribute::number("sensitive_env_wo_version").optional().describe("Any number, kept in state: changing it re-creates the container with the current `sensitive_env_wo` values."))
-            .attr(Attribute::string_map("labels").default(empty_map()).describe("Labels (webide adds `webide.managed=true`)."))
-            .attr(Attribute::string("user").optional().describe("User (and group) to run as."))
-            .attr(Attribute::string("working_dir").optional().describe("Working directory."))
-            .attr(Attribute::string("restart").default("unless-stopped").validate(OneOf(&["no", "always", "unless-stopped", "on-failure"])).describe("Restart policy."))
-            .attr(Attribute::string_list("extra_hosts").default(Value::List(vec![])).describe("Extra /etc/hosts entries, e.g. `host.docker.internal:host-gateway` (the seeds' Linux fix)."))
-            .attr(Attribute::string_list("group_add").default(Value::List(vec![])).describe("Supplementary groups (names or numeric ids) the container's processes get besides the user's own, e.g. the group owning a mounted Docker socket (`stat -c %g /var/run/docker.sock`) so Coder's provisioner can start workspaces. Read back: a difference is drift; a change replaces the container."))
+            .attr(Attribute::number("sensitive_env_wo_version").requires_replace().optional().describe("Any number, kept in state: changing it re-creates the container with the current `sensitive_env_wo` values."))
+            .attr(Attribute::string_map("labels").requires_replace().default(empty_map()).describe("Labels (webide adds `webide.managed=true`)."))
+            .attr(Attribute::string("user").requires_replace().optional().describe("User (and group) to run as."))
+            .attr(Attribute::string("working_dir").requires_replace().optional().describe("Working directory."))
+            .attr(Attribute::string("restart").requires_replace().default("unless-stopped").validate(OneOf(&["no", "always", "unless-stopped", "on-failure"])).describe("Restart policy."))
+            .attr(Attribute::string_list("extra_hosts").requires_replace().default(Value::List(vec![])).describe("Extra /etc/hosts entries, e.g. `host.docker.internal:host-gateway` (the seeds' Linux fix)."))
+            .attr(Attribute::string_list("group_add").requires_replace().default(Value::List(vec![])).describe("Supplementary groups (names or numeric ids) the container's processes get besides the user's own, e.g. the group owning a mounted Docker socket (`stat -c %g /var/run/docker.sock`) so Coder's provisioner can start workspaces. Read back: a difference is drift; a change replaces the container."))
             .attr(Attribute::bool("running").default(true).describe("Keep the container running; a container stopped by hand shows in plan and is started again in place."))
             .attr(Attribute::bool("wait_healthy").default(true).describe("With a health check: apply waits until the container is healthy."))
             .attr(Attribute::string("healthy_timeout").default("120s").validate(DurationV).describe("How long to wait for healthy; the error carries the last log lines."))
@@ -707,20 +690,20 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
             .attr(Attribute::string_map("ip_addresses").computed().describe("IP address per network."))
             .attr(Attribute::string("health_status").computed().describe("`healthy`, `unhealthy`, `starting` or `none`."))
             .block("network", Nesting::List, Block::new("A network to join.")
-                .attr(Attribute::string("name").required().describe("Network name (`webide_compose_network.x.name`)."))
-                .attr(Attribute::string_list("aliases").optional().describe("DNS aliases on that network.")), 0)
+                .attr(Attribute::string("name").requires_replace().required().describe("Network name (`webide_compose_network.x.name`)."))
+                .attr(Attribute::string_list("aliases").requires_replace().optional().describe("DNS aliases on that network.")), 0)
             .block("port", Nesting::List, port_block(), 0)
             .block("mount", Nesting::List, Block::new("A volume or bind mount.")
-                .attr(Attribute::string("source").required().describe("Volume name or host path."))
-                .attr(Attribute::string("target").required().describe("Path in the container."))
-                .attr(Attribute::string("type").optional().validate(OneOf(&["volume", "bind"])).describe("`volume` (default) or `bind`."))
-                .attr(Attribute::bool("read_only").optional().describe("Mount read-only.")), 0)
+                .attr(Attribute::string("source").requires_replace().required().describe("Volume name or host path."))
+                .attr(Attribute::string("target").requires_replace().required().describe("Path in the container."))
+                .attr(Attribute::string("type").requires_replace().optional().validate(OneOf(&["volume", "bind"])).describe("`volume` (default) or `bind`."))
+                .attr(Attribute::bool("read_only").requires_replace().optional().describe("Mount read-only.")), 0)
             .block("healthcheck", Nesting::List, Block::new("Health check.")
-                .attr(Attribute::string_list("test").required().describe("Command run in the container (exec form, without `CMD`)."))
-                .attr(Attribute::string("interval").optional().validate(DurationV).describe("Default `2s`."))
-                .attr(Attribute::string("timeout").optional().validate(DurationV).describe("Default `2s`."))
-                .attr(Attribute::number("retries").optional().validate(Range { min: 1.0, max: None }).describe("Default 10."))
-                .attr(Attribute::string("start_period").optional().validate(DurationV).describe("Default `0s`.")), 1);
+                .attr(Attribute::string_list("test").requires_replace().required().describe("Command run in the container (exec form, without `CMD`)."))
+                .attr(Attribute::string("interval").requires_replace().optional().validate(DurationV).describe("Default `2s`."))
+                .attr(Attribute::string("timeout").requires_replace().optional().validate(DurationV).describe("Default `2s`."))
+                .attr(Attribute::number("retries").requires_replace().optional().validate(Range { min: 1.0, max: None }).describe("Default 10."))
+                .attr(Attribute::string("start_period").requires_replace().optional().validate(DurationV).describe("Default `0s`.")), 1);
         Schema::new(0, block)
     }
 
@@ -754,12 +737,10 @@ impl<D: ClientOf<Client>> Resource<D> for ServiceResource {
         let attribution_only = !ctx.is_create()
             && (ctx.changed("env") || ctx.changed("sensitive_env"))
             && same_env(ctx.prior, &ctx.planned);
-        let replace: Vec<&str> = CONFIG
-            .iter()
-            .copied()
-            .filter(|a| !(attribution_only && (*a == "env" || *a == "sensitive_env")))
-            .collect();
-        replace_on_change(ctx, &replace);
+        if attribution_only {
+            let moved = [AttrPath::root("env"), AttrPath::root("sensitive_env")];
+            ctx.requires_replace.retain(|p| !moved.contains(p));
+        }
         if ctx.is_create() || !ctx.requires_replace.is_empty() {
             for a in ["id", "image_id", "ip_addresses", "health_status"] {
                 ctx.set_unknown(a);
@@ -1119,6 +1100,21 @@ mod tests {
         ContainerConfig, ContainerInspectResponse, EndpointSettings, HostConfig, NetworkSettings,
     };
 
+    /// The attributes and blocks whose change replaces the container.
+    fn replacing() -> Vec<String> {
+        use crate::protocol::schema::PlanModifier::RequiresReplace;
+        let b = Resource::<crate::provider::Clients>::schema(&ServiceResource).block;
+        let attrs = b.attributes.iter().filter(|a| a.has(RequiresReplace));
+        let blocks = b
+            .blocks
+            .iter()
+            .filter(|nb| nb.block.attributes.iter().any(|a| a.has(RequiresReplace)));
+        attrs
+            .map(|a| a.name.clone())
+            .chain(blocks.map(|nb| nb.name.clone()))
+            .collect()
+    }
+
     /// A configuration as planned, with the schema's defaults.
     fn base() -> Value {
         let mut s = Resource::<crate::provider::Clients>::schema(&ServiceResource)
@@ -1205,12 +1201,11 @@ mod tests {
     }
 
     /// The configurable attributes that differ between `base()` and the read-back state.
-    fn drift(c: &ContainerInspectResponse) -> Vec<&'static str> {
+    fn drift(c: &ContainerInspectResponse) -> Vec<String> {
         let b = base();
         let s = state_from(&b, c, &image());
-        CONFIG
-            .iter()
-            .copied()
+        replacing()
+            .into_iter()
             .filter(|a| !s.get(a).equals(b.get(a)))
             .collect()
     }
@@ -1362,7 +1357,7 @@ mod tests {
             "wo-s3cret"
         );
         // Its version is a configuration attribute: a change re-creates the container.
-        assert!(CONFIG.contains(&"sensitive_env_wo_version"));
+        assert!(replacing().contains(&"sensitive_env_wo_version".to_string()));
     }
 
     #[test]

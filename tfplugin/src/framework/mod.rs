@@ -3,6 +3,7 @@
 //! enforces implemented once in [`plan`].
 
 pub mod ephemeral;
+pub mod equality;
 pub mod mapping;
 pub mod model;
 pub mod plan;

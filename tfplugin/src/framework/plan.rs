@@ -4,7 +4,7 @@
 //! and `RequiresReplace` attributes that change are reported.
 
 use crate::protocol::diagnostics::{AttrPath, Diagnostics};
-use crate::protocol::schema::{Block, PlanModifier};
+use crate::protocol::schema::{Block, NestedBlock, Nesting, PlanModifier};
 use crate::protocol::value::Value;
 
 /// What a resource's `modify_plan` sees and may change.
@@ -84,8 +84,67 @@ pub fn plan<'a>(
                 ctx.require_replace(&a.name);
             }
         }
+        for nb in &block.blocks {
+            let path = AttrPath::root(&nb.name);
+            let (p, n) = (prior.get(&nb.name), ctx.planned.get(&nb.name));
+            nested_replace(nb, p, n, path, &mut ctx.requires_replace);
+        }
     }
     ctx
+}
+
+/// True when an attribute of the block, or of a block nested in it, requires replacement.
+fn replaces(block: &Block) -> bool {
+    block
+        .attributes
+        .iter()
+        .any(|a| a.has(PlanModifier::RequiresReplace))
+        || block.blocks.iter().any(|b| replaces(&b.block))
+}
+
+/// `RequiresReplace` inside nested blocks: a changed attribute of a single block or of a list
+/// element is reported at its path (`port[0].external`); a list whose length changes, a
+/// changed set, or a block value not known yet is reported at the block's path when the
+/// block has such an attribute (adding or removing an element changes its values).
+fn nested_replace(
+    nb: &NestedBlock,
+    prior: &Value,
+    planned: &Value,
+    path: AttrPath,
+    out: &mut Vec<AttrPath>,
+) {
+    if planned.equals(prior) || !replaces(&nb.block) {
+        return;
+    }
+    let element = |prior: &Value, planned: &Value, path: AttrPath, out: &mut Vec<AttrPath>| {
+        for a in &nb.block.attributes {
+            if a.has(PlanModifier::RequiresReplace)
+                && !planned.get(&a.name).equals(prior.get(&a.name))
+            {
+                let p = path.clone().attr(&a.name);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        for inner in &nb.block.blocks {
+            let (p, n) = (prior.get(&inner.name), planned.get(&inner.name));
+            nested_replace(inner, p, n, path.clone().attr(&inner.name), out);
+        }
+    };
+    match (nb.nesting, prior, planned) {
+        (Nesting::Single, Value::Object(_), Value::Object(_)) => element(prior, planned, path, out),
+        (Nesting::List, Value::List(p), Value::List(n)) if p.len() == n.len() => {
+            for (i, (p, n)) in p.iter().zip(n).enumerate() {
+                element(p, n, path.clone().index(i), out);
+            }
+        }
+        _ => {
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +247,61 @@ mod tests {
         assert_eq!(ctx.config.get("secret_wo"), &Value::from("s3cret"));
         let created = plan(&b, &Value::Null, &proposed, &config);
         assert_eq!(created.planned.get("secret_wo"), &Value::Null);
+    }
+
+    #[test]
+    fn requires_replace_reaches_nested_blocks() {
+        let b = Block::new("t")
+            .attr(Attribute::string("name").required())
+            .block(
+                "port",
+                Nesting::List,
+                Block::new("p")
+                    .attr(Attribute::number("internal").required().requires_replace())
+                    .attr(Attribute::string("note").optional()),
+                0,
+            )
+            .block(
+                "log",
+                Nesting::List,
+                Block::new("l").attr(Attribute::string("note").optional()),
+                0,
+            );
+        let port = |internal: i64, note: &str| {
+            let mut o = b.blocks[0].block.null_object();
+            o.set("internal", internal.into());
+            o.set("note", note.into());
+            o
+        };
+        let state = |ports: Vec<Value>, logs: Vec<Value>| {
+            let mut v = b.null_object();
+            v.set("name", "a".into());
+            v.set("port", Value::List(ports));
+            v.set("log", Value::List(logs));
+            v
+        };
+        let replace = |prior: &Value, planned: &Value| {
+            let paths = plan(&b, prior, planned, planned).requires_replace;
+            paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+        };
+        let prior = state(vec![port(80, "a"), port(81, "b")], vec![]);
+        assert!(replace(&prior, &prior).is_empty());
+        // Only the attribute that requires it, at its path.
+        let notes = state(vec![port(80, "x"), port(81, "b")], vec![]);
+        assert!(replace(&prior, &notes).is_empty());
+        let moved = state(vec![port(80, "a"), port(82, "b")], vec![]);
+        assert_eq!(replace(&prior, &moved), ["port[1].internal"]);
+        // An element added or removed, or a block not known yet: the block.
+        let fewer = state(vec![port(80, "a")], vec![]);
+        assert_eq!(replace(&prior, &fewer), ["port"]);
+        let mut unknown = prior.clone();
+        unknown.set("port", Value::Unknown);
+        assert_eq!(replace(&prior, &unknown), ["port"]);
+        // A block without such attributes never replaces.
+        let mut log = b.blocks[1].block.null_object();
+        log.set("note", "n".into());
+        let logged = state(vec![port(80, "a"), port(81, "b")], vec![log]);
+        assert!(replace(&prior, &logged).is_empty());
     }
 
     #[test]

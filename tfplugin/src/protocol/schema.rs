@@ -15,6 +15,15 @@ pub trait Validator: Send + Sync {
     fn description(&self) -> String;
 }
 
+/// When a value an API answered means the same as the planned one (e.g. other letter case):
+/// apply then keeps the planned value (implementations in `framework::equality`).
+pub trait SemanticEquality: Send + Sync {
+    /// `planned` is known and not null; `applied` differs from it.
+    fn equal(&self, planned: &Value, applied: &Value) -> bool;
+    /// One line for the docs, e.g. "compared ignoring letter case".
+    fn description(&self) -> String;
+}
+
 /// How a change to an attribute is planned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanModifier {
@@ -42,6 +51,8 @@ pub struct Attribute {
     pub default: Option<Value>,
     pub modifiers: Vec<PlanModifier>,
     pub validators: Vec<Arc<dyn Validator>>,
+    /// How apply compares the API's value with the planned one (exact when `None`).
+    pub equality: Option<Arc<dyn SemanticEquality>>,
 }
 
 impl Attribute {
@@ -59,6 +70,7 @@ impl Attribute {
             default: None,
             modifiers: Vec::new(),
             validators: Vec::new(),
+            equality: None,
         }
     }
     pub fn string(name: &str) -> Attribute {
@@ -123,6 +135,12 @@ impl Attribute {
     }
     pub fn validate(mut self, v: impl Validator + 'static) -> Self {
         self.validators.push(Arc::new(v));
+        self
+    }
+    /// After apply, an API value semantically equal to the planned one is returned as planned;
+    /// any other difference is returned as answered (Terraform reports it).
+    pub fn semantic_equality(mut self, e: impl SemanticEquality + 'static) -> Self {
+        self.equality = Some(Arc::new(e));
         self
     }
     pub fn has(&self, m: PlanModifier) -> bool {

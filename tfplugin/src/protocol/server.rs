@@ -15,7 +15,7 @@ use super::schema::{Attribute, Block, Nesting, Schema};
 use super::types::Type;
 use super::value::Value;
 use super::{json, msgpack};
-use crate::framework::{plan, write_only, DataSource, Provider, Resource, StopSource};
+use crate::framework::{equality, plan, write_only, DataSource, Provider, Resource, StopSource};
 
 /// Serves one framework provider.
 pub struct ProviderService<P: Provider> {
@@ -205,23 +205,6 @@ pub fn schema_pb(s: &Schema) -> pb::Schema {
     pb::Schema {
         version: s.version,
         block: Some(block_pb(&s.block, s.version)),
-    }
-}
-
-/// For attributes the plan knew, apply must return exactly that value.
-/// Values the API normalised differently are brought back to the plan.
-fn conform_to_plan(type_name: &str, new_state: &mut Value, planned: &Value) {
-    if let (Value::Object(new), Value::Object(plan)) = (new_state, planned) {
-        for (k, pv) in plan {
-            if pv.is_wholly_known() {
-                if let Some(nv) = new.get_mut(k) {
-                    if !nv.equals(pv) {
-                        tracing::debug!(resource = type_name, attribute = %k, "apply result differs from plan; keeping planned value");
-                        *nv = pv.clone();
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -555,7 +538,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             };
             match result {
                 Ok(mut v) => {
-                    conform_to_plan(&req.type_name, &mut v, &planned);
+                    // Values the API normalised (declared per attribute) are returned as
+                    // planned; any other difference reaches Terraform, which reports it.
+                    equality::keep_planned(&schema.block, &mut v, &planned);
                     (v, Diagnostics::new())
                 }
                 Err(e) => (e.partial.unwrap_or(prior), e.diags),
