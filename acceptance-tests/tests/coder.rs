@@ -376,7 +376,7 @@ async fn coder_template_users_groups() -> Result<()> {
     ensure!(
         st.templates.is_empty() && st.groups.is_empty(),
         "left: {:?}",
-        st.templates.keys()
+        st.templates.keys().collect::<Vec<_>>()
     );
     ensure!(
         st.users.len() == 1,

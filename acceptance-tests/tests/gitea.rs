@@ -395,7 +395,7 @@ async fn gitea_users_orgs_teams_repositories() -> Result<()> {
     ensure!(
         st.users.len() == 1 && st.users.contains_key("gitea"),
         "{:?}",
-        st.users.keys()
+        st.users.keys().collect::<Vec<_>>()
     );
     ensure!(st.orgs.is_empty() && st.repos.is_empty() && st.teams.is_empty());
     webide_acceptance_tests::assert_contract(&sb)?;
