@@ -256,7 +256,7 @@ pub fn check_sign_in(outputs: &Value, offset: u64) -> Result<Vec<String>> {
 /// `newhire` to coder-auditors, and the first OIDC sign-in makes the Coder user (login type
 /// `oidc`, no roles — what an unlicensed Coder does). Returns the owner session for later.
 pub async fn sso_arrival(sb: &RunningSandbox, state: &Value) -> Result<()> {
-    let http = reqwest::Client::new();
+    let http = coder_http(state)?;
     let c = &sb.config;
     let group = webide_acceptance_tests::resource_addresses(state)
         .into_iter()
@@ -302,6 +302,17 @@ pub async fn sso_arrival(sb: &RunningSandbox, state: &Value) -> Result<()> {
     Ok(())
 }
 
+/// An HTTP client that trusts the generated certificate Coder serves on :7443
+/// (`webide_tls_certificate.coder`), as the `coder` provider instance does with `ca_pem`.
+fn coder_http(state: &Value) -> Result<reqwest::Client> {
+    let cert = values(state, "webide_tls_certificate.coder")
+        .and_then(|v| v["cert_pem"].as_str())
+        .context("webide_tls_certificate.coder in state")?;
+    Ok(reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.as_bytes())?)
+        .build()?)
+}
+
 /// The user [`sso_arrival`] makes (not in HCL).
 pub const SSO_USER: &str = "newhire";
 
@@ -323,7 +334,7 @@ pub fn coder_roles(sb: &RunningSandbox, user: &str) -> Result<BTreeSet<String>> 
 
 /// Removes the SSO user again (it is no object of the configuration, so destroy leaves it).
 pub async fn sso_departure(sb: &RunningSandbox, state: &Value) -> Result<()> {
-    let http = reqwest::Client::new();
+    let http = coder_http(state)?;
     let token = coder_owner_token(state)?;
     let r = http
         .delete(format!("{}/api/v2/users/{SSO_USER}", sb.coder_url))
@@ -573,14 +584,9 @@ fn find_by(state: &Value, rtype: &str, attr: &str, value: &str) -> Option<String
 impl<'a> Drift<'a> {
     /// Its HTTP client trusts Coder's certificate (`webide_tls_certificate.coder`).
     pub fn new(sb: &'a RunningSandbox, state: &Value) -> Result<Drift<'a>> {
-        let cert = values(state, "webide_tls_certificate.coder")
-            .and_then(|v| v["cert_pem"].as_str())
-            .context("webide_tls_certificate.coder in state")?;
         Ok(Drift {
             sb,
-            http: reqwest::Client::builder()
-                .add_root_certificate(reqwest::Certificate::from_pem(cert.as_bytes())?)
-                .build()?,
+            http: coder_http(state)?,
             changes: Vec::new(),
             state: state.clone(),
         })
