@@ -89,6 +89,10 @@ const NOT_IN_CONFIG: &[(&str, &str)] = &[
         "webide_gitea_admin_user",
         "Gitea's CLI in a Gitea container (the stand-in image); tests/gitea_login_source.rs creates it there",
     ),
+    (
+        "webide_coder_oidc_role_sync",
+        "owns no single object (it sets the roles of every OIDC user from Authentik groups) and has no import; the main job's SSO step (tests/full_environment.rs) covers plan, apply, drift and heal, tests/plan_twice.rs its example",
+    ),
 ];
 
 /// The container secret (`sensitive_env`): never in a plan or a generated configuration.
